@@ -1,0 +1,60 @@
+"""Cheap English/French language guess for chat messages.
+
+Runs on every message, so it is a stopword and diacritic count, not a model:
+short chat lines rarely carry enough signal for anything heavier to pay off.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["guess_language"]
+
+# Words that are frequent in one language and rare in the other. Ambiguous
+# forms ("a", "on", "me", "six", "place") are left out on purpose.
+_EN_TEXT = """
+    the and is are was were be been you your yours i'm i'd i'll i've you're it's
+    this that these those what which who whom whose why how when where there
+    here have has had do does did don't doesn't didn't can't won't isn't aren't
+    not no yes of to in with for from at by about into over after before then
+    than they them their we our us he she his her him my mine it its an or but
+    if so just like get got would should could will shall am very really think
+    know want need going good bad lol thanks thank please because some any all
+"""
+_FR_TEXT = """
+    le la les un une des du de et est sont était être été tu vous je il elle ils
+    elles nous on ce cet cette ces qui que quoi quand comment pourquoi où mais
+    ou donc or ni car ne pas plus jamais rien avec pour dans par sur sous chez
+    sans mon ma mes ton ta tes son sa ses notre votre nos vos leur leurs moi toi
+    lui eux oui non très bien merci aussi encore déjà avoir fait faire suis es
+    ai as avez ont sera c'est j'ai t'es t'as n'est qu'il qu'on d'un d'une l'on
+    y en au aux ça cela ceci voilà alors parce trop mdr ptdr bah ben hein quoi
+"""
+_EN_WORDS = frozenset(_EN_TEXT.split())
+_FR_WORDS = frozenset(_FR_TEXT.split())
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_FR_DIACRITICS = frozenset("éèêëàâçîïôûùœ")
+_MAX_CHARS = 400
+
+
+def guess_language(text: str) -> str:
+    """Return "fr" or "en" for a chat message; ties and empty text give "en"."""
+    sample = text[:_MAX_CHARS].lower()
+    score = 0.0
+    for word in _WORD_RE.findall(sample):
+        word = word.replace("’", "'")
+        if word in _FR_WORDS:
+            score += 1.0
+        elif word in _EN_WORDS:
+            score -= 1.0
+        elif "'" in word:
+            # French elisions (l', d', j', qu') versus English clitics ('s, 't).
+            head, _, tail = word.partition("'")
+            if head in ("l", "d", "j", "qu", "n", "s", "c", "m", "t") and len(tail) > 2:
+                score += 0.5
+            elif tail in ("s", "t", "re", "ve", "ll", "d", "m"):
+                score -= 0.5
+    for char in sample:
+        if char in _FR_DIACRITICS:
+            score += 0.5
+    return "fr" if score > 0 else "en"
