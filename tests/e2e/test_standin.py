@@ -94,6 +94,16 @@ def make_bot(seen: Seen, *, intents: discord.Intents = INTENTS) -> commands.Bot:
     async def echo(interaction: discord.Interaction, text: str, times: int = 1) -> None:
         await interaction.response.send_message(" ".join([text] * times), ephemeral=True)
 
+    @bot.tree.command(name="slow", description="Defer, then edit the original response")
+    async def slow(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True)
+        await interaction.edit_original_response(content="done")
+
+    @bot.tree.command(name="sleepy", description="Answer too late")
+    async def sleepy(interaction: discord.Interaction) -> None:
+        await asyncio.sleep(0.3)
+        await interaction.response.send_message("late")
+
     role_group = app_commands.Group(name="role", description="Role tools", guild_only=True)
 
     @role_group.command(name="give", description="Give a role")
@@ -203,7 +213,7 @@ async def test_slash_command_is_synced_and_invoked(discord_standin: DiscordStand
     async with running(discord_standin, make_bot(Seen())) as bot:
         await bot.tree.sync()
         sync = discord_standin.requests_matching("PUT /applications/{application_id}/commands")
-        assert [c["name"] for c in sync[0].json] == ["echo", "role"]
+        assert [c["name"] for c in sync[0].json] == ["echo", "slow", "sleepy", "role"]
 
         sent = await discord_standin.interaction_create(
             "echo", channel_id=world.general, user_id=world.alice, options={"text": "hi", "times": 2}
@@ -314,3 +324,71 @@ async def test_unknown_route_is_answered_404_and_recorded(discord_standin: Disco
             await bot.http.request(Route("GET", "/guilds/{guild_id}/bans", guild_id=world.guild))
     assert [r.key for r in discord_standin.unknown_routes] == [f"GET /guilds/{world.guild}/bans"]
     discord_standin.unknown_routes.clear()  # expected here; the fixture fails on leftovers
+
+
+async def test_everyday_rest_routes_parse_in_discord_py(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        guild = bot.get_guild(world.guild)
+        general = guild.get_channel(world.general)
+        await general.edit(slowmode_delay=10)
+        await discord_standin.wait_for(lambda: guild.get_channel(world.general).slowmode_delay == 10, 3)
+
+        message = await general.send("first")
+        await message.edit(content="second")
+        await message.add_reaction("✅")
+        await message.remove_reaction("✅", guild.me)
+        assert (await general.fetch_message(message.id)).content == "second"
+        await message.delete()
+
+        alice = await guild.fetch_member(world.alice)
+        assert alice.name == "alice"
+        assert {r.name for r in await guild.fetch_roles()} >= {"@everyone", "helper"}
+        assert (await bot.fetch_channel(world.general)).name == "general"
+        await guild.get_member(world.bob).remove_roles(discord.Object(world.helper_role))
+
+        await alice.send("welcome")
+        discord_standin.block_dms(world.bob)
+        with pytest.raises(discord.Forbidden) as caught:
+            await guild.get_member(world.bob).send("hello?")
+
+    assert caught.value.code == 50007
+    assert discord_standin.guilds[world.guild].channels[world.general]["rate_limit_per_user"] == 10
+    assert discord_standin.messages_in(world.general) == []
+    assert discord_standin.reactions == []
+    assert discord_standin.guilds[world.guild].members[world.bob]["roles"] == []
+    assert [m["content"] for m in discord_standin.dms_to(world.alice)] == ["welcome"]
+
+
+async def test_deferred_response_is_edited(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        await bot.tree.sync()
+        sent = await discord_standin.interaction_create("slow", channel_id=world.general, user_id=world.alice)
+        edit = await discord_standin.wait_for_response(sent.id, count=2, timeout=3)
+    callback = discord_standin.responses_to(sent.id)[0]
+    assert (callback.type, callback.body["data"]["flags"]) == (5, 64)
+    assert edit.kind == "edit"
+    original = discord_standin.messages[edit.message_id]
+    assert original["content"] == "done"
+    assert original["flags"] == 64  # the "loading" flag is gone, the ephemeral one stays
+
+
+async def test_late_interaction_response_is_rejected_like_discord(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    discord_standin.interaction_deadline = 0.1
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        await bot.tree.sync()
+        await discord_standin.interaction_create("sleepy", channel_id=world.general, user_id=world.alice)
+        rejected = await discord_standin.wait_for_request("POST /interactions/*", timeout=3)
+    assert rejected.status == 404
+    assert discord_standin.interaction_responses == []
+
+
+async def test_server_error_is_retried(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    discord_standin.fail_next("GET /channels/{channel_id}", 500)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        channel = await bot.fetch_channel(world.general)
+    assert channel.id == world.general
+    assert [r.status for r in discord_standin.requests_matching("GET /channels/{channel_id}")] == [500, 200]
