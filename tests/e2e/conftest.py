@@ -17,9 +17,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest_asyncio.fixture
 async def discord_standin() -> AsyncIterator[DiscordStandIn]:
-    """Yield a started stand-in; fail the test if the bot hit a route the stand-in does not know."""
+    """Yield a started stand-in; fail the test on unknown routes or on errors inside the stand-in."""
     async with DiscordStandIn(token=TEST_TOKEN) as standin:
         yield standin
     if standin.unknown_routes:
         routes = ", ".join(r.key for r in standin.unknown_routes)
         pytest.fail(f"the bot called routes the stand-in does not implement: {routes}")
+    if standin.internal_errors:
+        pytest.fail(f"the stand-in itself failed: {standin.internal_errors}")

@@ -310,6 +310,7 @@ class DiscordStandIn:
 
         self.requests: list[RecordedRequest] = []
         self.unknown_routes: list[RecordedRequest] = []
+        self.internal_errors: list[str] = []
         self.interaction_responses: list[InteractionReply] = []
         self.interactions: dict[int, _Interaction] = {}
         self.identifies: list[Json] = []
@@ -890,7 +891,13 @@ class DiscordStandIn:
             )
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:
-                    await self._on_gateway_payload(conn, json.loads(msg.data))
+                    try:
+                        await self._on_gateway_payload(conn, json.loads(msg.data))
+                    except (ConnectionResetError, RuntimeError):
+                        raise
+                    except Exception as exc:
+                        log.exception("stand-in failed on gateway payload %s", msg.data[:200])
+                        self.internal_errors.append(f"gateway: {exc!r}")
                 elif msg.type is WSMsgType.ERROR:
                     break
         except (ConnectionResetError, RuntimeError):
@@ -1577,6 +1584,12 @@ class DiscordStandIn:
             response = await route.handler(body=body, query=request.query, **params)
         except _HTTPError as exc:
             response = _json_response(exc.body, exc.status)
+        except Exception as exc:
+            # A bug in the stand-in itself: answer 400, not 500, so discord.py fails at once
+            # instead of retrying for half a minute, and keep it for the fixture to report.
+            log.exception("stand-in failed on %s %s", method, path)
+            self.internal_errors.append(f"{method} {path}: {exc!r}")
+            response = _json_response({"code": 0, "message": f"stand-in error: {exc!r}"}, 400)
         record(response.status)
         return response
 

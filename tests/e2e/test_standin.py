@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -334,6 +335,10 @@ async def test_everyday_rest_routes_parse_in_discord_py(discord_standin: Discord
         await general.edit(slowmode_delay=10)
         await discord_standin.wait_for(lambda: guild.get_channel(world.general).slowmode_delay == 10, 3)
 
+        upload = await general.send("file", file=discord.File(io.BytesIO(b"abc"), "notes.txt"))
+        assert upload.attachments[0].filename == "notes.txt"
+        assert upload.attachments[0].size == 3
+        await upload.delete()
         message = await general.send("first")
         await message.edit(content="second")
         await message.add_reaction("✅")
