@@ -212,6 +212,7 @@ class _Connection:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     session: _Session | None = None
     heartbeats: int = 0
+    transport: asyncio.BaseTransport | None = None
 
 
 @dataclass
@@ -847,14 +848,20 @@ class DiscordStandIn:
         body = fault.body or {"message": f"{fault.status}: Injected failure", "code": 0}
         return _json_response(body, fault.status)
 
-    async def drop_connection(self, code: int = RESUMABLE_CLOSE_CODE) -> None:
-        """Close the bot's gateway socket with ``code`` (4000 lets discord.py RESUME)."""
+    async def drop_connection(self, code: int = RESUMABLE_CLOSE_CODE, *, abrupt: bool = False) -> None:
+        """Close the bot's gateway socket with ``code`` (4000 lets discord.py RESUME).
+
+        ``abrupt=True`` cuts the TCP connection without a close frame, like a network failure.
+        """
         session = self._session
         if session is None or session.conn is None:
             raise RuntimeError("no bot is connected to the gateway")
         conn = session.conn
         session.conn = None
         self._notify()
+        if abrupt and conn.transport is not None:
+            conn.transport.close()
+            return
         await conn.ws.close(code=code, message=b"stand-in dropped the connection")
 
     async def request_reconnect(self) -> None:
@@ -881,7 +888,7 @@ class DiscordStandIn:
     async def _gateway_handler(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
-        conn = _Connection(ws=ws, query=dict(request.query))
+        conn = _Connection(ws=ws, query=dict(request.query), transport=request.transport)
         self._connections.append(conn)
         self.connection_count += 1
         self.gateway_queries.append(conn.query)

@@ -281,11 +281,18 @@ async def test_missing_send_permission_raises_forbidden(discord_standin: Discord
     assert discord_standin.messages_in(world.readonly) == []
 
 
-async def test_dropped_connection_resumes_and_replays_missed_events(discord_standin: DiscordStandIn) -> None:
+@pytest.mark.parametrize("how", ["close-4000", "tcp-cut", "op7-reconnect"])
+async def test_dropped_connection_resumes_and_replays_missed_events(
+    discord_standin: DiscordStandIn, how: str
+) -> None:
     world = build_world(discord_standin)
     seen = Seen()
     async with running(discord_standin, make_bot(seen)):
-        await discord_standin.drop_connection()
+        if how == "op7-reconnect":
+            await discord_standin.request_reconnect()
+            await discord_standin.wait_for(lambda: not discord_standin.connected, 3)
+        else:
+            await discord_standin.drop_connection(abrupt=how == "tcp-cut")
         await discord_standin.message_create(world.general, world.alice, "sent while down")
         await discord_standin.wait_for(
             lambda: discord_standin.resumes and discord_standin.connected, timeout=3
