@@ -30,31 +30,31 @@ _FR_TEXT = """
     ai as avez ont sera c'est j'ai t'es t'as n'est qu'il qu'on d'un d'une l'on
     y en au aux ça cela ceci voilà alors parce trop mdr ptdr bah ben hein quoi
 """
-_EN_WORDS = frozenset(_EN_TEXT.split())
-_FR_WORDS = frozenset(_FR_TEXT.split())
-_WORD_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
-_FR_DIACRITICS = frozenset("éèêëàâçîïôûùœ")
-_MAX_CHARS = 400
+_WEIGHTS: dict[str, float] = dict.fromkeys(_EN_TEXT.split(), -1.0)
+_WEIGHTS.update(dict.fromkeys(_FR_TEXT.split(), 1.0))
+_WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_FR_DIACRITIC_RE = re.compile(r"[éèêëàâçîïôûùœ]")
+_FR_ELISIONS = frozenset(("l", "d", "j", "qu", "n", "s", "c", "m", "t"))
+_EN_CLITICS = frozenset(("s", "t", "re", "ve", "ll", "d", "m"))
+_MAX_CHARS = 300
 
 
 def guess_language(text: str) -> str:
     """Return "fr" or "en" for a chat message; ties and empty text give "en"."""
     sample = text[:_MAX_CHARS].lower()
-    score = 0.0
+    if "’" in sample:
+        sample = sample.replace("’", "'")
+    weights = _WEIGHTS
+    score = 0.5 * len(_FR_DIACRITIC_RE.findall(sample))
     for word in _WORD_RE.findall(sample):
-        word = word.replace("’", "'")
-        if word in _FR_WORDS:
-            score += 1.0
-        elif word in _EN_WORDS:
-            score -= 1.0
+        weight = weights.get(word)
+        if weight is not None:
+            score += weight
         elif "'" in word:
-            # French elisions (l', d', j', qu') versus English clitics ('s, 't).
+            # French elisions (l', d', qu') versus English clitics ('s, 't, 're).
             head, _, tail = word.partition("'")
-            if head in ("l", "d", "j", "qu", "n", "s", "c", "m", "t") and len(tail) > 2:
+            if head in _FR_ELISIONS and len(tail) > 2:
                 score += 0.5
-            elif tail in ("s", "t", "re", "ve", "ll", "d", "m"):
+            elif tail in _EN_CLITICS:
                 score -= 0.5
-    for char in sample:
-        if char in _FR_DIACRITICS:
-            score += 0.5
     return "fr" if score > 0 else "en"

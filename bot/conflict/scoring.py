@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -105,10 +106,22 @@ REASON_CODES: Mapping[str, str] = {
 _REASON_MIN_CONTRIBUTION = 0.4
 
 _HOSTILE_CATS = ("insult", "profanity", "slur", "threat", "dehum", "sexual", "hate")
-_HOSTILE_SET = frozenset(_HOSTILE_CATS)
-_CATEGORIES = frozenset(
-    (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly")
-)
+_BITS: Mapping[str, int] = {
+    name: 1 << i
+    for i, name in enumerate(
+        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly")
+    )
+}
+_HOSTILE = sum(_BITS[c] for c in _HOSTILE_CATS)
+_PERSONAL = _BITS["insult"] | _BITS["slur"]
+_NEGATOR = _BITS["negator"]
+_YOU = _BITS["you"]
+_REPORT = _BITS["report"]
+_IDENTITY = _BITS["identity"]
+_LAUGH = _BITS["laugh"]
+_FRIENDLY = _BITS["friendly"]
+_COMMAND = _BITS["command"]
+_HOSTILE_BITS = tuple((i, _BITS[c]) for i, c in enumerate(_HOSTILE_CATS))
 
 
 def _strip_accents(word: str) -> str:
@@ -117,72 +130,88 @@ def _strip_accents(word: str) -> str:
 
 
 class Lexicon:
-    """Word categories for one language, with stem (prefix) and phrase matching."""
+    """Word categories for one language, with stem (prefix) and phrase matching.
+
+    Categories are stored as bit masks (see _BITS) so the per-token work on
+    the hot path is integer tests.
+    """
 
     def __init__(self, entries: Mapping[str, Sequence[str]]) -> None:
-        exact: dict[str, frozenset[str]] = {}
-        prefixes: dict[str, frozenset[str]] = {}
-        phrases: dict[str, str] = {}
+        exact: dict[str, int] = {}
+        prefixes: dict[str, int] = {}
+        phrases: dict[str, int] = {}
         for category, terms in entries.items():
-            if category not in _CATEGORIES:
+            if category not in _BITS:
                 raise ValueError(f"unknown lexicon category {category!r}")
+            bit = _BITS[category]
             for raw in terms:
                 for term in {raw, _strip_accents(raw)}:
                     if "_" in term:
-                        phrases[term.replace("_", " ")] = category
+                        phrase = term.replace("_", " ")
+                        phrases[phrase] = phrases.get(phrase, 0) | bit
                     elif term.endswith("*"):
-                        stem = term[:-1]
-                        prefixes[stem] = prefixes.get(stem, frozenset()) | {category}
+                        prefixes[term[:-1]] = prefixes.get(term[:-1], 0) | bit
                     else:
-                        exact[term] = exact.get(term, frozenset()) | {category}
+                        exact[term] = exact.get(term, 0) | bit
         self._exact = exact
         self._prefixes = prefixes
         self._prefix_lengths = tuple(sorted({len(p) for p in prefixes}, reverse=True))
-        self.phrase_categories = phrases
+        self.phrase_masks = phrases
+        self.phrase_first_words = frozenset(p.split(" ", 1)[0] for p in phrases)
+        self.phrase_re: re.Pattern[str] | None = None
         if phrases:
             alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-            self.phrase_re: re.Pattern[str] | None = re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
-        else:
-            self.phrase_re = None
-        self._cache: dict[str, frozenset[str]] = {}
+            self.phrase_re = re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
+        self.cache: dict[str, int] = {}
 
-    def lookup(self, token: str) -> frozenset[str]:
-        """Return the categories of one lowercase token (empty if none)."""
-        found = self._cache.get(token)
+    def lookup(self, token: str) -> int:
+        """Return the category mask of one lowercase token (0 if none)."""
+        found = self.cache.get(token)
         if found is not None:
             return found
         found = self._lookup(token)
-        if len(self._cache) > 200_000:
-            self._cache.clear()
-        self._cache[token] = found
+        if len(self.cache) > 200_000:
+            self.cache.clear()
+        self.cache[token] = found
         return found
 
-    def _lookup(self, token: str) -> frozenset[str]:
-        cats = self._exact.get(token)
-        if cats is not None:
-            return cats
+    def categories(self, token: str) -> frozenset[str]:
+        """Return the category names of one token (for tests and debugging)."""
+        mask = self.lookup(token)
+        return frozenset(name for name, bit in _BITS.items() if mask & bit)
+
+    def _lookup(self, token: str) -> int:
+        mask = self._exact.get(token)
+        if mask is not None:
+            return mask
+        if token.endswith("n't"):
+            return _NEGATOR
+        collapsed = _REPEAT_RE.sub(r"\1", token)
+        if collapsed != token:
+            # "stuuupid", "fuuuck": stretched words are the same word, louder.
+            return self.lookup(collapsed)
         n = len(token)
         if n >= 3:
             for length in self._prefix_lengths:
                 if length <= n:
-                    cats = self._prefixes.get(token[:length])
-                    if cats is not None:
-                        return cats
+                    mask = self._prefixes.get(token[:length])
+                    if mask is not None:
+                        return mask
             if token[-1] in "sx":
-                cats = self._exact.get(token[:-1])
-                if cats is not None:
-                    return cats
+                mask = self._exact.get(token[:-1])
+                if mask is not None:
+                    return mask
         if "'" in token:
             head, _, tail = token.partition("'")
-            found = self._exact.get(head + "'", frozenset())
-            return found | self.lookup(tail) if tail else found
+            mask = self._exact.get(head + "'", 0)
+            return mask | self.lookup(tail) if tail else mask
         if "-" in token:
-            merged: frozenset[str] = frozenset()
+            merged = 0
             for part in token.split("-"):
                 if part:
                     merged |= self.lookup(part)
             return merged
-        return frozenset()
+        return 0
 
 
 def load_lexicon(path: Path) -> Lexicon:
@@ -218,6 +247,9 @@ class ContextSignals:
     swear_habit: float = 0.0
 
 
+_NO_CONTEXT = ContextSignals()
+
+
 @dataclass(frozen=True, slots=True)
 class MessageFeatures:
     """Feature vector of one message plus the summary used as context for others."""
@@ -238,12 +270,17 @@ class HostilityScore:
 
 _MENTION_RE = re.compile(r"<@!?\d+>|(?<!\w)@\w+")
 _REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s"})
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "’": "'"}
+)
 _QUOTE_SPLIT_RE = re.compile(r"[\"“”«»]")
 _TOKEN_RE = re.compile(r"[^\W_](?:[^\W_]|[*'\-](?=[^\W_]))*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
-_LAUGH_EMOJI = frozenset("😂🤣😆😄😁😅😜😝😛😉🙂😊😀")
+_LAUGH_EMOJI_RE = re.compile("[😂🤣😆😄😁😅😜😝😛😉🙂😊😀]|[:;]-?[)pPD]|xD")
+_LEET_CHARS = "013457$’"
+_UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _NEG_WINDOW = 2
+_REPORT_WINDOW = 6
 _DIRECT_WINDOW = 4
 
 
@@ -262,95 +299,84 @@ def extract_features(
 
     mentions = _MENTION_RE.findall(text) if "@" in text else ()
     if mentions:
-        text = _MENTION_RE.sub(" ", text)
+        text = _MENTION_RE.sub(" @ ", text)
         addressed = True
-    letters = 0
-    upper = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            if ch.isupper():
-                upper += 1
-    norm = text.lower().replace("’", "'").translate(_LEET)
-    norm = _REPEAT_RE.sub(r"\1", norm)
+    upper = 0 if text.islower() else len(_UPPER_RE.findall(text))
+    norm = text.lower()
+    if any(ch in norm for ch in _LEET_CHARS):
+        norm = norm.translate(_LEET)
 
-    counts = dict.fromkeys(_HOSTILE_CATS, 0)
+    counts = [0] * len(_HOSTILE_CATS)
     negated = 0
     quoted = 0
-    identity = False
-    you = False
-    report = False
-    laugh = False
-    friendly = False
+    reported = 0
     direct = 0
-    n_tokens = 0
-    if '"' in norm or "“" in norm or "«" in norm:
-        segments = [_TOKEN_RE.findall(seg) for seg in _QUOTE_SPLIT_RE.split(norm)]
-    else:
-        segments = [_TOKEN_RE.findall(norm)]
+    seen = 0
+    quotes = '"' in norm or "“" in norm or "«" in norm
+    raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
+    segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
     # Words count as quoted only if the message has words outside the quotes
     # too: a message that is all quote (a retweet, a pasted line) speaks for itself.
     quoting = len(segments) > 1 and sum(len(t) for t in segments[::2]) >= 2
+    n_tokens = 0
+    letters = 0
+    cache_get = lex.cache.get
     for seg_index, tokens in enumerate(segments):
-        in_quote = quoting and seg_index % 2 == 1
+        # A quote that opens on a mention is a retweet or a reply, not a citation.
+        in_quote = (
+            quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
+        )
         n_tokens += len(tokens)
-        last_negator = -100
-        last_you = -100
+        letters += sum(map(len, tokens))
+        last_negator = last_you = last_report = -100
         for i, tok in enumerate(tokens):
-            cats = lex.lookup(tok)
-            if not cats:
-                if tok.endswith("n't"):
-                    last_negator = i
+            mask = cache_get(tok)
+            if mask is None:
+                mask = lex.lookup(tok)
+            if not mask:
                 continue
-            if "negator" in cats:
+            seen |= mask
+            if mask & _NEGATOR:
                 last_negator = i
-            if "you" in cats:
-                you = True
+            if mask & _YOU:
                 last_you = i
-            if "report" in cats:
-                report = True
-            if "identity" in cats:
-                identity = True
-            if "laugh" in cats:
-                laugh = True
-            if "friendly" in cats:
-                friendly = True
-            if cats.isdisjoint(_HOSTILE_SET):
+            if mask & _REPORT:
+                last_report = i
+            if not mask & _HOSTILE:
                 continue
-            for cat in cats:
-                if cat in counts:
-                    counts[cat] += 1
+            for index, bit in _HOSTILE_BITS:
+                if mask & bit:
+                    counts[index] += 1
             if i - last_negator <= _NEG_WINDOW:
                 negated += 1
             elif in_quote:
                 quoted += 1
-            elif ("insult" in cats or "slur" in cats) and i - last_you <= _DIRECT_WINDOW:
+            elif i - last_report <= _REPORT_WINDOW:
+                reported += 1
+            elif mask & _PERSONAL and i - last_you <= _DIRECT_WINDOW:
                 direct += 1
     command = 0
-    if lex.phrase_re is not None:
+    if lex.phrase_re is not None and any(
+        not lex.phrase_first_words.isdisjoint(tokens) for tokens in segments
+    ):
         for match in lex.phrase_re.findall(norm):
-            cat = lex.phrase_categories[match]
-            if cat == "command":
+            mask = lex.phrase_masks[match]
+            seen |= mask
+            if mask & _COMMAND:
                 command += 1
-            elif cat in counts:
-                counts[cat] += 1
-            elif cat == "identity":
-                identity = True
-            elif cat == "you":
-                you = True
-    if not laugh and any(ch in _LAUGH_EMOJI for ch in text):
-        laugh = True
+            for index, bit in _HOSTILE_BITS:
+                if mask & bit:
+                    counts[index] += 1
+    identity = bool(seen & _IDENTITY)
+    you = bool(seen & _YOU)
+    friendly = bool(seen & _FRIENDLY)
+    laugh = bool(seen & _LAUGH) or _LAUGH_EMOJI_RE.search(text) is not None
 
-    ctx = context if context is not None else ContextSignals()
+    ctx = context if context is not None else _NO_CONTEXT
     targeted = you or addressed or ctx.reply_to_other or command > 0
     neg = -compound if compound < 0 else 0.0
     pos = compound if compound > 0 else 0.0
-    insult = min(counts["insult"], 2)
-    profanity = min(counts["profanity"], 2)
-    slur = min(counts["slur"], 2)
-    threat = min(counts["threat"], 2)
-    dehum = min(counts["dehum"], 2)
-    hate = min(counts["hate"], 2)
+    insult, profanity, slur, threat, dehum, sexual, hate = (c if c < 2 else 2 for c in counts)
     strong = insult or slur or direct or command
     vec[0] = neg
     vec[1] = pos
@@ -359,7 +385,7 @@ def extract_features(
     vec[4] = slur
     vec[5] = threat
     vec[6] = dehum
-    vec[7] = min(counts["sexual"], 2)
+    vec[7] = sexual
     vec[8] = hate
     vec[9] = min(command, 2)
     vec[10] = 1.0 if identity else 0.0
@@ -371,9 +397,10 @@ def extract_features(
     vec[16] = 1.0 if threat and (targeted or identity) else 0.0
     vec[17] = min(negated, 2)
     vec[18] = min(quoted, 2)
-    vec[19] = 1.0 if report and (quoted or negated or insult or slur or hate or threat) else 0.0
+    vec[19] = min(reported, 2)
     vec[20] = upper / letters if letters >= 8 else 0.0
-    vec[21] = min(len(_SHOUT_RE.findall(text)), 3) / 3.0
+    if "!" in text or "?" in text:
+        vec[21] = min(len(_SHOUT_RE.findall(text)), 3) / 3.0
     vec[22] = 1.0 if laugh else 0.0
     vec[23] = 1.0 if friendly else 0.0
     vec[24] = pos if profanity and not strong else 0.0
@@ -428,12 +455,11 @@ class HostilityModel:
         return cls(bias=float(bias), weights=weights, threshold=float(threshold))
 
     def evaluate(self, vector: Sequence[float], threshold: float | None = None) -> HostilityScore:
-        """Return score, flag (at threshold, default the model's) and reasons."""
+        """Return score, flag (at threshold, default the model's) and, if flagged, reasons."""
         value = self.score(vector)
         limit = self.threshold if threshold is None else threshold
         flag = value >= limit
-        reasons = self.reasons(vector) if value >= 0.5 * limit else ()
-        return HostilityScore(score=value, flag=flag, reasons=reasons)
+        return HostilityScore(score=value, flag=flag, reasons=self.reasons(vector) if flag else ())
 
     @classmethod
     def load(cls, path: Path) -> HostilityModel:
@@ -442,11 +468,7 @@ class HostilityModel:
 
     def logit(self, vector: Sequence[float]) -> float:
         """Return bias + w·x."""
-        z = self.bias
-        for w, x in zip(self.weights, vector, strict=True):
-            if x:
-                z += w * x
-        return z
+        return self.bias + sum(map(operator.mul, self.weights, vector))
 
     def score(self, vector: Sequence[float]) -> float:
         """Return the 0..1 hostility score of a feature vector."""
@@ -458,12 +480,20 @@ class HostilityModel:
     def reasons(self, vector: Sequence[float]) -> tuple[str, ...]:
         """Return reason codes for the features that pushed the score up most."""
         scored: dict[str, float] = {}
-        for name, w, x in zip(FEATURE_NAMES, self.weights, vector, strict=True):
-            code = REASON_CODES.get(name)
-            contribution = w * x
-            if code is not None and contribution >= _REASON_MIN_CONTRIBUTION:
+        for index, code, weight in _reason_terms(self.weights):
+            contribution = weight * vector[index]
+            if contribution >= _REASON_MIN_CONTRIBUTION:
                 scored[code] = scored.get(code, 0.0) + contribution
         return tuple(sorted(scored, key=lambda c: -scored[c]))
+
+
+@lru_cache(maxsize=8)
+def _reason_terms(weights: tuple[float, ...]) -> tuple[tuple[int, str, float], ...]:
+    return tuple(
+        (i, REASON_CODES[name], w)
+        for i, (name, w) in enumerate(zip(FEATURE_NAMES, weights, strict=True))
+        if name in REASON_CODES and w > 0
+    )
 
 
 @lru_cache(maxsize=1)
