@@ -36,7 +36,7 @@ SAMPLES = (
     ("en", "I don't think that's right, the patch notes say otherwise"),
     ("en", "SHUT UP ALREADY, you ruin every single match"),
     ("en", "brb making coffee"),
-    ("en", "He said \"you're a moron\" and then left the call"),
+    ("en", 'He said "you\'re a moron" and then left the call'),
     ("fr", "quelqu'un est chaud pour une partie ce soir ?"),
     ("fr", "t'es vraiment un connard, ferme ta gueule"),
     ("fr", "merci beaucoup pour l'aide, c'est génial"),
@@ -103,18 +103,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"conflict score CLI (lang detected): {cli_rate:,.0f} lines/s (target >= 5,000)")
     print(f"bare VADER compound:                {vader_rate:,.0f} messages/s")
     print(f"language guess + VADER:             {lang_vader_rate:,.0f} messages/s")
-    print(f"language + VADER + hostility score: {ingest_rate:,.0f} messages/s "
-          f"= {ratio:.2f} x language + VADER (target >= 0.6), "
-          f"{ingest_rate / vader_rate:.2f} x bare VADER")
-    print(json.dumps({
-        "lines": n,
-        "cli_lines_per_s": round(cli_rate),
-        "vader_per_s": round(vader_rate),
-        "lang_vader_per_s": round(lang_vader_rate),
-        "ingest_per_s": round(ingest_rate),
-        "ingest_vs_lang_vader": round(ratio, 3),
-        "ingest_vs_bare_vader": round(ingest_rate / vader_rate, 3),
-    }))
+    print(
+        f"language + VADER + hostility score: {ingest_rate:,.0f} messages/s "
+        f"= {ratio:.2f} x language + VADER (target >= 0.6), "
+        f"{ingest_rate / vader_rate:.2f} x bare VADER"
+    )
+    print(
+        json.dumps(
+            {
+                "lines": n,
+                "cli_lines_per_s": round(cli_rate),
+                "vader_per_s": round(vader_rate),
+                "lang_vader_per_s": round(lang_vader_rate),
+                "ingest_per_s": round(ingest_rate),
+                "ingest_vs_lang_vader": round(ratio, 3),
+                "ingest_vs_bare_vader": round(ingest_rate / vader_rate, 3),
+            }
+        )
+    )
     return 0
 
 

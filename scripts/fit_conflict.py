@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +60,8 @@ NON_NEGATIVE = {
     "identity_x_neg",
     "threat_x_target",
     "ctx_self_prev",
+    "caps",
+    "exclaim",
 }
 # Features that only ever lower the score (negation, quotation, friendly cues).
 NON_POSITIVE = {"negated", "quoted", "reported", "prof_x_pos", "prof_x_laugh", "laugh"}
@@ -149,9 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.leave_out:
         held = [e for e in examples if e.split == "test" and e.dataset == args.leave_out]
-        s = x_scores = scores_of(featurize(held), weights, 0.0)
+        s = scores_of(featurize(held), weights, 0.0)
         print(f"leave-out {args.leave_out}: held-out AUROC {auroc(list(s), [e.label for e in held]):.4f}")
-        del x_scores
         return 0
 
     bias = float(intercepts[group_of[ANCHOR_SET]])
@@ -163,17 +163,19 @@ def main(argv: list[str] | None = None) -> int:
         by_set_labels[name] = y[mask].astype(int)
     threshold = choose_threshold(by_set_scores, by_set_labels)
     print(f"bias {bias:+.3f} threshold {threshold}")
-    train_auroc = defaultdict(float)
+    train_auroc: dict[str, float] = {}
     for name in names:
         mask = groups == group_of[name]
-        train_auroc[name] = round(auroc(list(scores_of(x[mask], weights, bias)), list(y[mask])), 4)
-    print("train AUROC", dict(train_auroc))
+        train_auroc[name] = round(
+            auroc(list(scores_of(x[mask], weights, bias)), [int(v) for v in y[mask]]), 4
+        )
+    print("train AUROC", train_auroc)
 
     model = {
         "version": 1,
         "description": "Hearth conflict scorer: logistic weights over bot.conflict.scoring.FEATURE_NAMES",
         "fitted_by": "scripts/fit_conflict.py",
-        "fitted_on": {name: "train split" for name in names},
+        "fitted_on": dict.fromkeys(names, "train split"),
         "available_sets": sets,
         "l2": L2,
         "fixed_weights": FIXED_WEIGHTS,

@@ -270,9 +270,7 @@ class HostilityScore:
 
 _MENTION_RE = re.compile(r"<@!?\d+>|(?<!\w)@\w+")
 _REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "’": "'"}
-)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "’": "'"})
 _QUOTE_SPLIT_RE = re.compile(r"[\"“”«»]")
 _TOKEN_RE = re.compile(r"[^\W_](?:[^\W_]|[*'\-](?=[^\W_]))*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
@@ -323,9 +321,7 @@ def extract_features(
     cache_get = lex.cache.get
     for seg_index, tokens in enumerate(segments):
         # A quote that opens on a mention is a retweet or a reply, not a citation.
-        in_quote = (
-            quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
-        )
+        in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         n_tokens += len(tokens)
         letters += sum(map(len, tokens))
         last_negator = last_you = last_report = -100
@@ -398,7 +394,10 @@ def extract_features(
     vec[17] = min(negated, 2)
     vec[18] = min(quoted, 2)
     vec[19] = min(reported, 2)
-    vec[20] = upper / letters if letters >= 8 else 0.0
+    # Shouting counts when aimed at someone or carrying hostile words; caps
+    # alone are mostly enthusiasm ("GG WP", "LET'S GO").
+    if letters >= 8 and (targeted or strong or profanity):
+        vec[20] = upper / letters
     if "!" in text or "?" in text:
         vec[21] = min(len(_SHOUT_RE.findall(text)), 3) / 3.0
     vec[22] = 1.0 if laugh else 0.0

@@ -1,0 +1,165 @@
+"""Hostility scorer: targeted insults flagged, banter, negation and quotes lower."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.conflict import (
+    FEATURE_NAMES,
+    ChatMessage,
+    HostilityModel,
+    default_model,
+    extract_features,
+    score_in_context,
+    score_message,
+)
+from bot.conflict.scoring import DATA_DIR, load_lexicon
+
+THRESHOLD = default_model().threshold
+
+
+def score(text: str, lang: str = "en") -> float:
+    return score_message(text, lang=lang).score
+
+
+def test_insult_aimed_at_someone_is_flagged() -> None:
+    result = score_message("you are such a stupid idiot, shut up", lang="en")
+    assert result.flag
+    assert result.score > THRESHOLD
+    assert "insult" in result.reasons
+    assert "targeted" in result.reasons
+
+
+def test_french_insult_is_flagged() -> None:
+    result = score_message("t'es un connard", lang="fr")
+    assert result.flag
+    assert "insult" in result.reasons
+
+
+def test_french_hostile_command_is_flagged() -> None:
+    assert score_message("ferme ta gueule, sale con", lang="fr").flag
+
+
+def test_negated_insult_scores_lower_than_insult() -> None:
+    assert score("you're not an idiot") < score("you're an idiot")
+    assert not score_message("you're not an idiot", lang="en").flag
+
+
+def test_french_negated_insult_scores_lower() -> None:
+    assert score("t'es pas un connard", "fr") < score("t'es un connard", "fr")
+
+
+def test_quoted_insult_scores_lower_than_direct_insult() -> None:
+    quoted = score('he called me an "idiot" in the other channel')
+    direct = score("you are an idiot")
+    assert quoted < direct
+    assert quoted < THRESHOLD
+
+
+def test_friendly_swearing_scores_lower_than_insult() -> None:
+    banter = score("lol fuck yeah that was awesome, gg")
+    assert banter < THRESHOLD
+    assert banter < score("fuck you, you useless idiot")
+
+
+def test_neutral_and_friendly_messages_are_not_flagged() -> None:
+    for text, lang in [
+        ("what time is the meeting tomorrow?", "en"),
+        ("thanks for the help, you are great", "en"),
+        ("merci pour ton aide, t'es génial", "fr"),
+        ("quelqu'un est chaud pour une partie ce soir ?", "fr"),
+    ]:
+        assert not score_message(text, lang=lang).flag, text
+
+
+def test_shouting_raises_the_score() -> None:
+    assert score("YOU ARE A MORON!!!") > score("you are a moron")
+
+
+def test_stretched_and_leet_spellings_match_the_lexicon() -> None:
+    assert score("you are a stuuuupid id10t") > THRESHOLD
+
+
+def test_precomputed_compound_is_used_instead_of_vader() -> None:
+    calm = score_message("you did that again", lang="en", compound=0.0).score
+    angry = score_message("you did that again", lang="en", compound=-0.9).score
+    assert angry > calm
+
+
+def test_language_is_detected_when_not_given() -> None:
+    assert score_message("t'es un connard").flag
+
+
+def test_reply_to_hostile_message_scores_higher_than_alone() -> None:
+    alone = score_in_context([ChatMessage("b", "that is so dumb")], lang="en").score
+    heated = score_in_context(
+        [
+            ChatMessage("a", "shut up you idiot, nobody asked"),
+            ChatMessage("b", "that is so dumb", reply_to=0),
+        ],
+        lang="en",
+    ).score
+    assert heated > alone
+
+
+def test_habitual_swearer_scores_lower_than_first_time_swearer() -> None:
+    text = "this fucking patch broke everything"
+    first = score_in_context(
+        [ChatMessage("a", "anyone tried the update?"), ChatMessage("a", text)], lang="en"
+    ).score
+    habitual = score_in_context(
+        [
+            ChatMessage("a", "holy shit the raid was fun"),
+            ChatMessage("a", "damn that boss is hard lol"),
+            ChatMessage("a", text),
+        ],
+        lang="en",
+    ).score
+    assert habitual < first
+
+
+def test_empty_context_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        score_in_context([])
+
+
+def test_feature_vector_matches_feature_names() -> None:
+    features = extract_features("you idiot", "en", -0.5)
+    assert len(features.vector) == len(FEATURE_NAMES)
+    assert features.lexical_hostility > 0
+
+
+def test_shipped_model_covers_every_feature_and_threshold_in_range() -> None:
+    data = json.loads((DATA_DIR / "model.json").read_text(encoding="utf-8"))
+    assert set(data["weights"]) == set(FEATURE_NAMES)
+    assert 0.0 < data["threshold"] < 1.0
+
+
+def test_model_rejects_unknown_feature() -> None:
+    with pytest.raises(ValueError):
+        HostilityModel.from_dict({"bias": 0.0, "threshold": 0.5, "weights": {"nope": 1.0}})
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_lexicons_load_with_known_categories(lang: str) -> None:
+    lexicon = load_lexicon(DATA_DIR / f"lexicon_{lang}.txt")
+    word = "idiot" if lang == "en" else "connard"
+    assert "insult" in lexicon.categories(word)
+    assert "insult" in lexicon.categories(word + "s")
+
+
+def test_conflict_package_does_not_import_discord() -> None:
+    package = Path(__file__).resolve().parents[2] / "bot" / "conflict"
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] in ("discord", "cogs") for n in names), path
