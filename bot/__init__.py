@@ -1,0 +1,1 @@
+"""Hearth: the core and domain code. Only client, checks, interactions and translator import discord."""

@@ -1,0 +1,190 @@
+"""Command line: `python -m bot [run|migrate|sync|check|import|conflict] …`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import Config, ConfigError, load_config, setup_logging
+from bot.db import Database, MigrationError, discover_migrations
+from bot.i18n import Catalog
+
+log = logging.getLogger("bot")
+
+EXIT_OK, EXIT_FAILED, EXIT_NO_TOKEN = 0, 1, 2
+
+# View Channels, Send Messages, Send Messages in Threads, Embed Links, Attach Files,
+# Read Message History, Add Reactions, Manage Roles (member/interest roles), Manage Channels (slow mode).
+PERMISSIONS = 1024 | 2048 | (1 << 38) | 16384 | 32768 | 65536 | 64 | (1 << 28) | 16
+
+NO_TOKEN_HELP = f"""\
+Hearth cannot start: no Discord bot token.
+
+Set DISCORD_TOKEN in the environment or in a .env file next to README.md (see .env.example).
+
+To get a token:
+  1. Open https://discord.com/developers/applications and create an application (New Application).
+  2. In the Bot tab, press Reset Token and copy it into DISCORD_TOKEN. Keep it secret.
+  3. In the same tab, switch on both privileged gateway intents:
+       - Server Members Intent   (welcomes, onboarding, member metrics)
+       - Message Content Intent  (sentiment and conflict flagging)
+  4. Invite the bot (OAuth2 tab) with the scopes `bot` and `applications.commands` and the
+     permissions View Channels, Send Messages, Send Messages in Threads, Embed Links, Attach Files,
+     Read Message History, Add Reactions, Manage Roles and Manage Channels (permissions integer
+     {PERMISSIONS}):
+       https://discord.com/oauth2/authorize?client_id=YOUR_APPLICATION_ID&scope=bot+applications.commands&permissions={PERMISSIONS}
+
+Then run `python -m bot` again. `python -m bot check` validates the rest of the set-up without a token.
+"""
+
+
+def out(text: str = "") -> None:
+    """Write a line for the person at the terminal."""
+    sys.stdout.write(text + "\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the CLI."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Hearth, a Discord bot for small communities.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="connect to Discord and run the bot (the default)", description="Connect to Discord and run the bot until SIGINT/SIGTERM.")
+    sub.add_parser("migrate", help="create or upgrade the database, then exit", description="Apply pending database migrations and exit.")
+    sub.add_parser("sync", help="publish slash commands globally (takes up to an hour to show)", description="Log in and sync slash commands globally, then exit.")
+    sub.add_parser("check", help="validate configuration and database without connecting", description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the chosen command; return the exit status."""
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        return EXIT_FAILED
+    setup_logging(config)
+    if command == "check":
+        return asyncio.run(check(config))
+    if command == "migrate":
+        return asyncio.run(migrate(config))
+    if not config.has_token:
+        sys.stderr.write(NO_TOKEN_HELP)
+        return EXIT_NO_TOKEN
+    if command == "sync":
+        return asyncio.run(sync(config))
+    return asyncio.run(run(config))
+
+
+async def run(config: Config) -> int:
+    """Run the bot until a signal asks it to stop, then shut down cleanly."""
+    from bot.client import HearthBot, apply_endpoint_overrides
+
+    apply_endpoint_overrides(config)
+    bot = HearthBot(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, lambda s=sig: _stop(bot, s))
+    assert config.token is not None
+    try:
+        async with bot:
+            await bot.start(config.token)
+    except Exception as exc:
+        log.error("bot stopped: %s", type(exc).__name__, exc_info=exc)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _stop(bot: object, sig: signal.Signals) -> None:
+    log.info("received %s, stopping", sig.name)
+    asyncio.get_running_loop().create_task(bot.close())  # type: ignore[attr-defined]
+
+
+async def migrate(config: Config) -> int:
+    """Apply pending migrations."""
+    try:
+        db = await Database.open(config.db_path)
+        try:
+            applied = await db.migrate()
+            out(f"database {config.db_path}: schema version {await db.schema_version()}, {len(applied)} migrations applied")
+        finally:
+            await db.close()
+    except MigrationError as exc:
+        sys.stderr.write(f"Migration failed: {exc}\n")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def sync(config: Config) -> int:
+    """Log in and publish the slash commands globally."""
+    from bot.client import HearthBot, apply_endpoint_overrides
+
+    apply_endpoint_overrides(config)
+    bot = HearthBot(config)
+    assert config.token is not None
+    async with bot:
+        await bot.login(config.token)
+        synced = await bot.tree.sync()
+    out(f"synced {len(synced)} commands globally; Discord may take up to an hour to show them everywhere")
+    return EXIT_OK
+
+
+async def check(config: Config) -> int:
+    """Validate everything that can be validated offline."""
+    problems: list[str] = []
+    if not config.has_token:
+        out("warning: DISCORD_TOKEN is not set; `python -m bot run` will need it (see README)")
+    else:
+        out("ok: token present")
+    out(f"ok: log level {config.log_level}")
+    try:
+        catalog = Catalog.load()
+        missing = {lang: keys for lang, keys in catalog.missing().items() if keys}
+        if missing:
+            problems.append(f"message catalog keys missing: {missing}")
+        else:
+            out(f"ok: message catalogs ({len(catalog.messages['en'])} keys in English and French)")
+    except ValueError as exc:
+        problems.append(f"message catalogs: {exc}")
+    try:
+        latest = len(discover_migrations())
+        out(f"ok: {latest} migrations")
+    except MigrationError as exc:
+        problems.append(str(exc))
+        latest = 0
+    problems.extend(await _check_database(config, latest))
+    for problem in problems:
+        out(f"error: {problem}")
+    out("check failed" if problems else "check passed")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+async def _check_database(config: Config, latest: int) -> list[str]:
+    path = config.db_path
+    if not path.exists():
+        folder = path.parent if path.parent.exists() else path.parent.parent
+        if not os.access(folder, os.W_OK):
+            return [f"cannot create the database in {path.parent}: not writable"]
+        out(f"ok: database {path} will be created on first start")
+        return []
+    db = await Database.open(path)
+    try:
+        integrity = await db.fetchval("PRAGMA integrity_check")
+        version = await db.schema_version()
+    finally:
+        await db.close()
+    if integrity != "ok":
+        return [f"database {path} is damaged: {integrity}"]
+    if version > latest:
+        return [f"database {path} is at schema {version}, newer than this code ({latest})"]
+    out(f"ok: database {path} at schema {version} of {latest}" + (" (run `python -m bot migrate`)" if version < latest else ""))
+    return []
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,133 @@
+"""The Bot subclass: setup_hook opens the DB, migrates, builds services, adds cogs, starts the scheduler."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import pkgutil
+from collections.abc import Awaitable, Callable
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.db import Database
+from bot.i18n import Catalog
+from bot.interactions import SAFE_MENTIONS, on_tree_error
+from bot.notices import Notices
+from bot.privacy import PrivacyRegistry
+from bot.scheduler import Scheduler
+from bot.settings import Settings
+from bot.translator import HearthTranslator
+
+log = logging.getLogger(__name__)
+
+INTENTS = discord.Intents.default()
+INTENTS.members = True
+INTENTS.message_content = True
+
+
+def discover_extensions() -> list[str]:
+    """List the cog modules under `cogs/` (files starting with `_` are helpers, not cogs)."""
+    spec = importlib.util.find_spec("cogs")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return sorted(
+        f"cogs.{info.name}"
+        for info in pkgutil.iter_modules(spec.submodule_search_locations)
+        if not info.name.startswith("_")
+    )
+
+
+def apply_endpoint_overrides(config: Config) -> None:
+    """Point discord.py at a local Discord stand-in; only for tests, only when set."""
+    if config.api_base:
+        discord.http.Route.BASE = config.api_base.rstrip("/")
+        log.warning("TEST MODE: Discord REST API redirected to %s", discord.http.Route.BASE)
+    if config.gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(config.gateway_url)
+        log.warning("TEST MODE: Discord gateway redirected to %s", config.gateway_url)
+
+
+class HearthBot(commands.Bot):
+    """Hearth: services hang off the bot so cogs can reach them; domain code never sees the bot."""
+
+    db: Database
+    settings: Settings
+    scheduler: Scheduler
+    notices: Notices
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        extensions: list[str] | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=INTENTS,
+            allowed_mentions=SAFE_MENTIONS,
+            help_command=None,
+        )
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.catalog = catalog or Catalog.load()
+        self._extensions = discover_extensions() if extensions is None else extensions
+        self._flushers: list[Callable[[], Awaitable[None]]] = []
+        self._closing = False
+        self.privacy = PrivacyRegistry()
+
+    def add_flusher(self, flush: Callable[[], Awaitable[None]]) -> None:
+        """Register pending work to write out before the database closes (shutdown)."""
+        self._flushers.append(flush)
+
+    async def setup_hook(self) -> None:
+        """Open and migrate the database, build services, load cogs, start the scheduler."""
+        self.db = await Database.open(self.config.db_path)
+        applied = await self.db.migrate()
+        log.info("database %s ready (schema %d, %d applied)", self.config.db_path, await self.db.schema_version(), len(applied))
+        self.settings = Settings(self.db, self.clock)
+        self.notices = Notices(self.db, self.clock)
+        self.scheduler = Scheduler(self.db, self.clock)
+        await self.tree.set_translator(HearthTranslator(self.catalog))
+        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
+        for name in self._extensions:
+            await self.load_extension(name)
+            log.info("loaded %s", name)
+        await self.scheduler.start()
+        if self.config.dev_guild_id:
+            guild = discord.Object(self.config.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d commands to development guild %s", len(synced), self.config.dev_guild_id)
+
+    async def on_ready(self) -> None:
+        """Log who we are and where."""
+        log.info("ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
+        """Log any exception an event handler let escape; never silently."""
+        log.exception("unhandled error in event %s", event_method)
+
+    async def close(self) -> None:
+        """Flush pending writes, stop the scheduler, close the database, then disconnect."""
+        if self._closing:
+            return
+        self._closing = True
+        log.info("shutting down")
+        # Disconnect first so no new event arrives after the last flush.
+        await super().close()
+        for flush in self._flushers:
+            try:
+                await flush()
+            except Exception:
+                log.exception("flush failed during shutdown")
+        if hasattr(self, "scheduler"):
+            await self.scheduler.shutdown()
+        if hasattr(self, "db"):
+            await self.db.close()
+        log.info("shutdown complete")

@@ -1,0 +1,31 @@
+"""What one feature hands another, Discord-free.
+
+The activity pipeline scores each message once (language, sentiment) and the activity cog then
+dispatches the custom event `hearth_message(message, signal)`; conflict flagging, onboarding and
+digests listen to it instead of scoring again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class MessageSignal:
+    """One member message as the features see it: ids, counts and scores, no text."""
+
+    guild_id: int
+    channel_id: int
+    thread_id: int | None
+    author_id: int
+    message_id: int
+    created_at: datetime
+    length: int
+    lang: str
+    compound: float
+    reply_to_message_id: int | None = None
+    reply_to_author_id: int | None = None
+    mention_ids: tuple[int, ...] = ()
+    attachment_count: int = 0
+    is_first_message: bool = False

@@ -1,0 +1,67 @@
+"""Test helpers: a clock that follows simcord's simulated time, and a ready-made small server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+import simcord
+
+from bot.client import HearthBot
+
+SIM_START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class EnvClock:
+    """The bot's clock in harness tests: simcord's simulated time once the env is running."""
+
+    def __init__(self) -> None:
+        self.env: simcord.Env | None = None
+
+    def now(self) -> datetime:
+        """Return the simulated time."""
+        return self.env.now() if self.env is not None else SIM_START
+
+
+@dataclass
+class World:
+    """A small server: a manager (Manage Server) and a plain member, a general channel."""
+
+    env: simcord.Env
+    bot: HearthBot
+    guild: Any
+    general: Any
+    manager: Any
+    member: Any
+    manager_role: Any
+
+    async def sync(self) -> None:
+        """Publish the command tree to the simulated Discord, as `python -m bot sync` does."""
+        await self.bot.tree.sync()
+        await self.env.settle()
+
+    def add_member(self, name: str, *, roles: tuple[Any, ...] = ()) -> Any:
+        """Add a member (fires the join event)."""
+        return self.guild.add_member(self.env.create_user(name), roles=list(roles))
+
+    def errors(self) -> list[BaseException]:
+        """Return and acknowledge the errors the bot's handlers recorded."""
+        return list(self.env.errors)
+
+    async def grant_command(self, name: str, member: Any) -> None:
+        """Let `member` see a manager command despite its default permissions (to test the runtime check)."""
+        commands = await self.bot.tree.fetch_commands()
+        command = next(c for c in commands if c.name == name)
+        self.guild.set_command_permissions(command, {member: True})
+
+
+def build_world(env: simcord.Env, bot: HearthBot) -> World:
+    """Create the guild, roles, channel and members every harness test starts from."""
+    guild = env.create_guild("Hearth Test")
+    general = guild.create_text_channel("general")
+    manager_role = guild.create_role("Managers", permissions=discord.Permissions(manage_guild=True))
+    manager = guild.add_member(env.create_user("manon"), roles=[manager_role])
+    member = guild.add_member(env.create_user("marc"))
+    return World(env, bot, guild, general, manager, member, manager_role)
