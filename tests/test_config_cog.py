@@ -1,4 +1,4 @@
-"""/config through the simulated Discord."""
+"""/config through the simulated Discord: each subcommand, its validation, and the refusals."""
 
 from __future__ import annotations
 
@@ -14,6 +14,21 @@ async def test_manager_sets_timezone_and_it_is_stored(world: World) -> None:
     assert await world.bot.settings.get(world.guild.id, "timezone") == "Europe/Paris"
 
 
+async def test_unknown_timezone_gets_a_clear_message_and_nothing_changes(world: World) -> None:
+    result = await world.manager.slash(world.general, "config timezone", timezone="Europe/Atlantis")
+    assert result.ephemeral
+    assert "Europe/Atlantis" in result.response.content and "IANA" in result.response.content
+    assert not await world.bot.settings.is_set(world.guild.id, "timezone")
+    world.errors()
+
+
+async def test_timezone_autocomplete_offers_matching_zones(world: World) -> None:
+    choices = await world.manager.autocomplete(world.general, "config timezone", "timezone", "paris")
+    assert {"name": "Europe/Paris", "value": "Europe/Paris"} in [
+        {"name": c["name"], "value": c["value"]} for c in choices
+    ]
+
+
 async def test_plain_member_is_refused_even_when_discord_shows_the_command(world: World) -> None:
     await world.grant_command("config", world.member)
     result = await world.member.slash(world.general, "config timezone", timezone="Europe/Paris")
@@ -21,3 +36,73 @@ async def test_plain_member_is_refused_even_when_discord_shows_the_command(world
     assert "Manage Server" in result.response.content
     assert not await world.bot.settings.is_set(world.guild.id, "timezone")
     world.errors()
+
+
+async def test_channel_is_saved_when_the_bot_can_post_there(world: World) -> None:
+    welcome = world.guild.create_text_channel("welcome")
+    result = await world.manager.slash(world.general, "config channel", setting="welcome_channel", channel=welcome)
+    assert welcome.mention in result.response.content
+    assert await world.bot.settings.get(world.guild.id, "welcome_channel") == welcome.id
+
+
+async def test_channel_the_bot_cannot_post_in_is_refused(world: World) -> None:
+    me = world.guild.me
+    assert me is not None
+    locked = world.guild.create_text_channel(
+        "locked", overwrites={me: discord.PermissionOverwrite(send_messages=False)}
+    )
+    result = await world.manager.slash(world.general, "config channel", setting="welcome_channel", channel=locked)
+    assert "can't post" in result.response.content
+    assert await world.bot.settings.get(world.guild.id, "welcome_channel") is None
+    world.errors()
+
+
+async def test_channel_picker_refuses_a_setting_that_is_not_a_channel(world: World) -> None:
+    result = await world.manager.slash(world.general, "config channel", setting="language", channel=world.general)
+    assert "can't be changed with this command" in result.response.content
+    world.errors()
+
+
+async def test_role_above_the_bot_is_refused_and_one_below_is_saved(world: World) -> None:
+    high = world.guild.create_role("Admins", permissions=discord.Permissions(administrator=True), position=50)
+    result = await world.manager.slash(world.general, "config role", setting="member_role", role=high)
+    assert "at or above my own role" in result.response.content
+    assert await world.bot.settings.get(world.guild.id, "member_role") is None
+    world.errors()
+
+
+async def test_everyone_role_cannot_be_handed_out(world: World) -> None:
+    result = await world.manager.slash(
+        world.general, "config role", setting="member_role", role=world.guild.default_role
+    )
+    assert "can't be handed out" in result.response.content
+    world.errors()
+
+
+async def test_language_switch_changes_public_language(world: World) -> None:
+    result = await world.manager.slash(world.general, "config language", language="fr")
+    assert "Français" in result.response.content
+    assert await world.bot.settings.language(world.guild.id) == "fr"
+
+
+async def test_view_lists_settings_with_their_values(world: World) -> None:
+    await world.bot.settings.set(world.guild.id, "welcome_channel", world.general.id)
+    result = await world.manager.slash(world.general, "config view")
+    embed = result.response.embeds[0]
+    assert embed.title == "Hearth settings"
+    assert f"<#{world.general.id}>" in embed.description
+    assert "Timezone**: UTC" in embed.description
+
+
+async def test_reset_puts_the_default_back(world: World) -> None:
+    await world.bot.settings.set(world.guild.id, "language", "fr")
+    result = await world.manager.slash(world.general, "config reset", setting="language")
+    assert result.ephemeral
+    assert await world.bot.settings.language(world.guild.id) == "en"
+
+
+async def test_setting_autocomplete_shows_labels(world: World) -> None:
+    choices = await world.manager.autocomplete(world.general, "config channel", "setting", "welc")
+    assert {"name": "Welcome channel", "value": "welcome_channel"} in [
+        {"name": c["name"], "value": c["value"]} for c in choices
+    ]

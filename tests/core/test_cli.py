@@ -1,0 +1,63 @@
+"""The command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args: str, env_extra: dict[str, str] | None = None, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "HEARTH_"))}
+    env["HEARTH_DB_PATH"] = str(tmp_path / "cli.db")
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_run_without_token_exits_2_with_guidance(tmp_path: Path) -> None:
+    result = run_cli(tmp_path=tmp_path)
+    assert result.returncode == 2
+    for words in ("DISCORD_TOKEN", "discord.com/developers/applications", "Server Members Intent",
+                  "Message Content Intent", "applications.commands", "Manage Roles"):
+        assert words in result.stderr, words
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_check_passes_on_a_fresh_checkout_with_a_token_warning(tmp_path: Path) -> None:
+    result = run_cli("check", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning: DISCORD_TOKEN" in result.stdout
+    assert "check passed" in result.stdout
+
+
+def test_migrate_creates_the_database_then_check_sees_it(tmp_path: Path) -> None:
+    assert run_cli("migrate", tmp_path=tmp_path).returncode == 0
+    assert (tmp_path / "cli.db").exists()
+    result = run_cli("check", tmp_path=tmp_path)
+    assert result.returncode == 0 and "at schema" in result.stdout
+
+
+def test_check_reports_a_bad_setting_and_fails(tmp_path: Path) -> None:
+    result = run_cli("check", env_extra={"HEARTH_LOG_LEVEL": "chatty"}, tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert "HEARTH_LOG_LEVEL" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["", "run", "migrate", "sync", "check"])
+def test_every_command_has_help(command: str, tmp_path: Path) -> None:
+    args = [command, "--help"] if command else ["--help"]
+    result = run_cli(*args, tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+def test_token_never_printed_by_check(tmp_path: Path) -> None:
+    result = run_cli("check", env_extra={"DISCORD_TOKEN": "MTAx.secret-token-value"}, tmp_path=tmp_path)
+    assert "secret-token-value" not in result.stdout + result.stderr

@@ -1,0 +1,139 @@
+"""The durable scheduler: jobs live in the database, survive restarts, run once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from bot.clock import FrozenClock
+from bot.db import Database
+from bot.scheduler import MAX_ATTEMPTS, Job, Scheduler
+from bot.timeutil import next_local, zone
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.jobs: list[Job] = []
+        self.fail_times = fail_times
+
+    async def __call__(self, job: Job) -> None:
+        if self.fail_times:
+            self.fail_times -= 1
+            raise RuntimeError("Discord is down")
+        self.jobs.append(job)
+
+
+async def test_job_runs_when_due_and_only_once(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+    seen = Recorder()
+    scheduler.register("remind", seen)
+    await scheduler.schedule(7, "remind", clock.now() + timedelta(hours=1), {"user_id": 42})
+    assert await scheduler.run_due() == 0
+    clock.advance(hours=1)
+    assert await scheduler.run_due() == 1
+    assert await scheduler.run_due() == 0
+    assert [(j.guild_id, j.payload) for j in seen.jobs] == [(7, {"user_id": 42})]
+
+
+async def test_pending_job_survives_a_restart_and_runs_once(db: Database, clock: FrozenClock) -> None:
+    first = Scheduler(db, clock)
+    first.register("remind", Recorder())
+    await first.start()
+    await first.schedule(7, "remind", clock.now() + timedelta(minutes=30), {"user_id": 1})
+    await first.shutdown()
+
+    clock.advance(hours=2)
+    second = Scheduler(db, clock)
+    seen = Recorder()
+    second.register("remind", seen)
+    assert await second.start() == 1
+    await second.run_due()
+    await second.run_due()
+    await second.shutdown()
+    assert len(seen.jobs) == 1
+
+
+async def test_job_left_running_by_a_crash_runs_again_at_start(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+    job_id = await scheduler.schedule(7, "remind", clock.now(), {})
+    await db.execute("UPDATE scheduled_jobs SET status = 'running' WHERE id = ?", (job_id,))
+    seen = Recorder()
+    restarted = Scheduler(db, clock)
+    restarted.register("remind", seen)
+    await restarted.start()
+    await restarted.run_due()
+    await restarted.shutdown()
+    assert [j.id for j in seen.jobs] == [job_id]
+
+
+async def test_dedupe_key_keeps_one_live_job(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+    first = await scheduler.schedule(7, "remind", clock.now(), {}, dedupe_key="u1")
+    second = await scheduler.schedule(7, "remind", clock.now(), {}, dedupe_key="u1")
+    other_server = await scheduler.schedule(8, "remind", clock.now(), {}, dedupe_key="u1")
+    assert first and second is None and other_server
+    assert await scheduler.cancel(7, "remind", "u1")
+    assert len(await scheduler.pending(guild_id=7)) == 0
+    assert await scheduler.schedule(7, "remind", clock.now(), {}, dedupe_key="u1")
+
+
+async def test_failing_job_is_retried_later_then_given_up(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+    flaky = Recorder(fail_times=1)
+    scheduler.register("remind", flaky)
+    await scheduler.schedule(7, "remind", clock.now(), {})
+    assert await scheduler.run_due() == 1
+    assert flaky.jobs == []
+    assert await scheduler.run_due() == 0  # backed off, not hammered
+    clock.advance(minutes=5)
+    await scheduler.run_due()
+    assert len(flaky.jobs) == 1
+
+    broken = Recorder(fail_times=99)
+    scheduler.register("broken", broken)
+    job_id = await scheduler.schedule(7, "broken", clock.now(), {})
+    for _ in range(MAX_ATTEMPTS + 2):
+        clock.advance(hours=1)
+        await scheduler.run_due()
+    assert await db.fetchval("SELECT status FROM scheduled_jobs WHERE id = ?", (job_id,)) == "failed"
+
+
+async def test_apscheduler_wakes_the_job_in_real_time(db: Database) -> None:
+    import asyncio
+
+    from bot.clock import SystemClock
+
+    scheduler = Scheduler(db, SystemClock())
+    done = asyncio.Event()
+
+    async def handler(job: Job) -> None:
+        done.set()
+
+    scheduler.register("soon", handler)
+    await scheduler.start()
+    await scheduler.schedule(1, "soon", datetime.now(UTC) + timedelta(milliseconds=200), {})
+    await asyncio.wait_for(done.wait(), timeout=5)
+    await scheduler.shutdown()
+
+
+def test_next_local_keeps_wall_time_across_daylight_saving() -> None:
+    paris = zone("Europe/Paris")
+    # Saturday 28 March 2026, the night before clocks go forward.
+    before = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    first = next_local(before, paris, time(9, 0))
+    second = next_local(first, paris, time(9, 0))
+    assert first == datetime(2026, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST = 07:00 UTC
+    assert first.astimezone(paris).hour == 9 and second.astimezone(paris).hour == 9
+    assert second - first == timedelta(days=1)
+    winter = next_local(datetime(2026, 3, 27, 12, 0, tzinfo=UTC), paris, time(9, 0))
+    assert winter == datetime(2026, 3, 28, 8, 0, tzinfo=UTC)  # 09:00 CET = 08:00 UTC
+
+
+def test_next_local_skips_a_wall_time_that_does_not_exist() -> None:
+    paris = zone("Europe/Paris")
+    result = next_local(datetime(2026, 3, 29, 0, 0, tzinfo=UTC), paris, time(2, 30))
+    assert result == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 03:30 CEST, just past the gap
+
+
+def test_next_local_on_a_weekday() -> None:
+    result = next_local(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), zone("UTC"), time(9, 0), weekday=0)
+    assert result == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
