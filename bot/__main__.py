@@ -50,12 +50,30 @@ def out(text: str = "") -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Describe the CLI."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Hearth, a Discord bot for small communities.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Hearth, a Discord bot for small communities."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("run", help="connect to Discord and run the bot (the default)", description="Connect to Discord and run the bot until SIGINT/SIGTERM.")
-    sub.add_parser("migrate", help="create or upgrade the database, then exit", description="Apply pending database migrations and exit.")
-    sub.add_parser("sync", help="publish slash commands globally (takes up to an hour to show)", description="Log in and sync slash commands globally, then exit.")
-    sub.add_parser("check", help="validate configuration and database without connecting", description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.")
+    sub.add_parser(
+        "run",
+        help="connect to Discord and run the bot (the default)",
+        description="Connect to Discord and run the bot until SIGINT/SIGTERM.",
+    )
+    sub.add_parser(
+        "migrate",
+        help="create or upgrade the database, then exit",
+        description="Apply pending database migrations and exit.",
+    )
+    sub.add_parser(
+        "sync",
+        help="publish slash commands globally (takes up to an hour to show)",
+        description="Log in and sync slash commands globally, then exit.",
+    )
+    sub.add_parser(
+        "check",
+        help="validate configuration and database without connecting",
+        description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.",
+    )
     return parser
 
 
@@ -89,7 +107,7 @@ async def run(config: Config) -> int:
     bot = HearthBot(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, lambda s=sig: _stop(bot, s))
+        loop.add_signal_handler(sig, _stop, bot, sig)
     assert config.token is not None
     try:
         async with bot:
@@ -111,7 +129,9 @@ async def migrate(config: Config) -> int:
         db = await Database.open(config.db_path)
         try:
             applied = await db.migrate()
-            out(f"database {config.db_path}: schema version {await db.schema_version()}, {len(applied)} migrations applied")
+            out(
+                f"database {config.db_path}: schema version {await db.schema_version()}, {len(applied)} migrations applied"
+            )
         finally:
             await db.close()
     except MigrationError as exc:
@@ -182,7 +202,10 @@ async def _check_database(config: Config, latest: int) -> list[str]:
         return [f"database {path} is damaged: {integrity}"]
     if version > latest:
         return [f"database {path} is at schema {version}, newer than this code ({latest})"]
-    out(f"ok: database {path} at schema {version} of {latest}" + (" (run `python -m bot migrate`)" if version < latest else ""))
+    out(
+        f"ok: database {path} at schema {version} of {latest}"
+        + (" (run `python -m bot migrate`)" if version < latest else "")
+    )
     return []
 
 

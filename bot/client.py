@@ -89,7 +89,12 @@ class HearthBot(commands.Bot):
         """Open and migrate the database, build services, load cogs, start the scheduler."""
         self.db = await Database.open(self.config.db_path)
         applied = await self.db.migrate()
-        log.info("database %s ready (schema %d, %d applied)", self.config.db_path, await self.db.schema_version(), len(applied))
+        log.info(
+            "database %s ready (schema %d, %d applied)",
+            self.config.db_path,
+            await self.db.schema_version(),
+            len(applied),
+        )
         self.settings = Settings(self.db, self.clock)
         self.notices = Notices(self.db, self.clock)
         self.scheduler = Scheduler(self.db, self.clock)
@@ -111,7 +116,7 @@ class HearthBot(commands.Bot):
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
         """Log any exception an event handler let escape; never silently."""
-        log.exception("unhandled error in event %s", event_method)
+        log.error("unhandled error in event %s", event_method)
 
     async def close(self) -> None:
         """Flush pending writes, stop the scheduler, close the database, then disconnect."""

@@ -47,12 +47,14 @@ async def send_reply(
     """Answer an interaction, as a follow-up when it was already answered or deferred."""
     kwargs.setdefault("allowed_mentions", NO_MENTIONS)
     if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=ephemeral, **kwargs)
+        await interaction.followup.send(content or "", ephemeral=ephemeral, **kwargs)
     else:
         await interaction.response.send_message(content, ephemeral=ephemeral, **kwargs)
 
 
-async def tr_reply(interaction: discord.Interaction, key: str, *, ephemeral: bool = True, **params: Any) -> None:
+async def tr_reply(
+    interaction: discord.Interaction, key: str, *, ephemeral: bool = True, **params: Any
+) -> None:
     """Answer with one catalog message in the right language."""
     lang = await language_for(interaction, ephemeral=ephemeral)
     await send_reply(interaction, hearth(interaction).catalog.t(lang, key, **params), ephemeral=ephemeral)
@@ -107,7 +109,9 @@ async def safe_send(
         channel_id = getattr(channel, "id", 0)
         log.warning("missing permission to post in channel %s of guild %s", channel_id, guild_id)
         if guild_id is not None:
-            await report_problem(bot, guild_id, f"cannot_post:{channel_id}", "notices.cannot_post", channel=f"<#{channel_id}>")
+            await report_problem(
+                bot, guild_id, f"cannot_post:{channel_id}", "notices.cannot_post", channel=f"<#{channel_id}>"
+            )
         return None
 
 

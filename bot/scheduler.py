@@ -183,7 +183,7 @@ class Scheduler:
         return 1
 
     async def _failed(self, job: Job, exc: Exception) -> None:
-        log.exception("job %d (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+        log.error("job %d (%s) failed on attempt %d", job.id, job.kind, job.attempts)
         if job.attempts >= MAX_ATTEMPTS:
             await self._db.execute(
                 "UPDATE scheduled_jobs SET status = 'failed', last_error = ?, done_at = ? WHERE id = ?",

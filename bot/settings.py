@@ -104,13 +104,13 @@ def parse_value(spec: SettingSpec, raw: str) -> Any:
         value = parsers[spec.kind](text)
     except ValueError:
         raise InvalidValue("errors.not_a_number", setting=spec.key, value=text[:32]) from None
-    if spec.kind in ("int", "float"):
-        if (spec.minimum is not None and value < spec.minimum) or (
-            spec.maximum is not None and value > spec.maximum
-        ):
-            raise InvalidValue(
-                "errors.out_of_range", setting=spec.key, minimum=spec.minimum, maximum=spec.maximum
-            )
+    if spec.kind in ("int", "float") and (
+        (spec.minimum is not None and value < spec.minimum)
+        or (spec.maximum is not None and value > spec.maximum)
+    ):
+        raise InvalidValue(
+            "errors.out_of_range", setting=spec.key, minimum=spec.minimum, maximum=spec.maximum
+        )
     return value
 
 

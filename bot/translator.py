@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from discord import Locale, app_commands
 
 from bot.i18n import Catalog, lang_from_locale
@@ -10,7 +12,7 @@ from bot.i18n import Catalog, lang_from_locale
 def command_key(context: app_commands.TranslationContextTypes) -> str | None:
     """Return the catalog key for a command-tree string, or None for strings we don't translate."""
     location = context.location
-    data = context.data
+    data: Any = context.data
     loc = app_commands.TranslationContextLocation
     if location in (loc.command_name, loc.group_name):
         return f"cmd.{data.qualified_name.replace(' ', '.')}.name"

@@ -40,28 +40,42 @@ def _choices(bot: HearthBot, lang: str, keys: list[str], current: str) -> list[a
 
 
 @manager_only()
-class ConfigCog(commands.GroupCog, group_name="config", group_description="View and change Hearth's settings for this server"):
+class ConfigCog(
+    commands.GroupCog,
+    group_name="config",
+    group_description="View and change Hearth's settings for this server",
+):
     """Managers configure Hearth here."""
 
     def __init__(self, bot: HearthBot) -> None:
         self.bot = bot
 
-    async def _autocomplete(self, interaction: discord.Interaction, current: str, kinds: tuple[Kind, ...]) -> list[app_commands.Choice[str]]:
+    async def _autocomplete(
+        self, interaction: discord.Interaction, current: str, kinds: tuple[Kind, ...]
+    ) -> list[app_commands.Choice[str]]:
         return _choices(self.bot, await language_for(interaction), keys_of_kind(*kinds), current)
 
-    async def channel_keys(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def channel_keys(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Offer the channel settings."""
         return await self._autocomplete(interaction, current, ("channel",))
 
-    async def role_keys(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def role_keys(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Offer the role settings."""
         return await self._autocomplete(interaction, current, ("role",))
 
-    async def scalar_keys(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def scalar_keys(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Offer the number, yes/no and text settings."""
         return await self._autocomplete(interaction, current, SCALAR_KINDS)
 
-    async def any_keys(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def any_keys(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Offer every setting."""
         return await self._autocomplete(interaction, current, tuple({s.kind for s in SPECS.values()}))  # type: ignore[arg-type]
 
@@ -76,13 +90,17 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="View 
             f"**{self.bot.catalog.t(lang, f'setting.{key}')}**: {render_value(SPECS[key].kind, value, none_text)}"
             for key, value in values.items()
         ]
-        embed = discord.Embed(title=self.bot.catalog.t(lang, "config.view.title"), description="\n".join(lines)[:4000])
+        embed = discord.Embed(
+            title=self.bot.catalog.t(lang, "config.view.title"), description="\n".join(lines)[:4000]
+        )
         await send_reply(interaction, embed=embed)
 
     @app_commands.command(name="channel", description="Choose the channel Hearth uses for a purpose")
     @app_commands.describe(setting="What the channel is for", channel="A text channel Hearth can post in")
     @app_commands.autocomplete(setting=channel_keys)
-    async def channel(self, interaction: discord.Interaction, setting: str, channel: discord.TextChannel) -> None:
+    async def channel(
+        self, interaction: discord.Interaction, setting: str, channel: discord.TextChannel
+    ) -> None:
         """Choose the channel Hearth uses for a purpose."""
         assert interaction.guild is not None
         perms = channel.permissions_for(interaction.guild.me)
@@ -113,7 +131,9 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="View 
         await self._saved(interaction, "timezone", stored)
 
     @timezone.autocomplete("timezone")
-    async def timezone_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    async def timezone_names(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         """Offer matching IANA timezone names."""
         needle = current.lower().replace(" ", "_")
         return [app_commands.Choice(name=n, value=n) for n in timezone_names() if needle in n.lower()][:25]
@@ -121,7 +141,10 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="View 
     @app_commands.command(name="language", description="Set the language Hearth speaks in this server")
     @app_commands.describe(language="English or French")
     @app_commands.choices(
-        language=[app_commands.Choice(name="English", value="en"), app_commands.Choice(name="Français", value="fr")]
+        language=[
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="Français", value="fr"),
+        ]
     )
     async def language(self, interaction: discord.Interaction, language: app_commands.Choice[str]) -> None:
         """Set the language Hearth speaks in this server."""
@@ -132,7 +155,9 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="View 
     @app_commands.command(name="value", description="Set a number, yes/no or text setting")
     @app_commands.describe(setting="Which setting", value="The new value")
     @app_commands.autocomplete(setting=scalar_keys)
-    async def value(self, interaction: discord.Interaction, setting: str, value: app_commands.Range[str, 1, 500]) -> None:
+    async def value(
+        self, interaction: discord.Interaction, setting: str, value: app_commands.Range[str, 1, 500]
+    ) -> None:
         """Set a number, yes/no or text setting."""
         assert interaction.guild_id is not None
         stored = await self.bot.settings.set(interaction.guild_id, setting, value, kinds=SCALAR_KINDS)
@@ -150,7 +175,9 @@ class ConfigCog(commands.GroupCog, group_name="config", group_description="View 
 
     async def _saved(self, interaction: discord.Interaction, setting: str, shown: str) -> None:
         lang = await language_for(interaction)
-        await tr_reply(interaction, "config.saved", setting=self.bot.catalog.t(lang, f"setting.{setting}"), value=shown)
+        await tr_reply(
+            interaction, "config.saved", setting=self.bot.catalog.t(lang, f"setting.{setting}"), value=shown
+        )
 
 
 async def setup(bot: HearthBot) -> None:

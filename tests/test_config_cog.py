@@ -40,7 +40,9 @@ async def test_plain_member_is_refused_even_when_discord_shows_the_command(world
 
 async def test_channel_is_saved_when_the_bot_can_post_there(world: World) -> None:
     welcome = world.guild.create_text_channel("welcome")
-    result = await world.manager.slash(world.general, "config channel", setting="welcome_channel", channel=welcome)
+    result = await world.manager.slash(
+        world.general, "config channel", setting="welcome_channel", channel=welcome
+    )
     assert welcome.mention in result.response.content
     assert await world.bot.settings.get(world.guild.id, "welcome_channel") == welcome.id
 
@@ -51,14 +53,18 @@ async def test_channel_the_bot_cannot_post_in_is_refused(world: World) -> None:
     locked = world.guild.create_text_channel(
         "locked", overwrites={me: discord.PermissionOverwrite(send_messages=False)}
     )
-    result = await world.manager.slash(world.general, "config channel", setting="welcome_channel", channel=locked)
+    result = await world.manager.slash(
+        world.general, "config channel", setting="welcome_channel", channel=locked
+    )
     assert "can't post" in result.response.content
     assert await world.bot.settings.get(world.guild.id, "welcome_channel") is None
     world.errors()
 
 
 async def test_channel_picker_refuses_a_setting_that_is_not_a_channel(world: World) -> None:
-    result = await world.manager.slash(world.general, "config channel", setting="language", channel=world.general)
+    result = await world.manager.slash(
+        world.general, "config channel", setting="language", channel=world.general
+    )
     assert "can't be changed with this command" in result.response.content
     world.errors()
 

@@ -12,20 +12,33 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, env_extra: dict[str, str] | None = None, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env_extra: dict[str, str] | None = None, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "HEARTH_"))}
     env["HEARTH_DB_PATH"] = str(tmp_path / "cli.db")
     env.update(env_extra or {})
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
 def test_run_without_token_exits_2_with_guidance(tmp_path: Path) -> None:
     result = run_cli(tmp_path=tmp_path)
     assert result.returncode == 2
-    for words in ("DISCORD_TOKEN", "discord.com/developers/applications", "Server Members Intent",
-                  "Message Content Intent", "applications.commands", "Manage Roles"):
+    for words in (
+        "DISCORD_TOKEN",
+        "discord.com/developers/applications",
+        "Server Members Intent",
+        "Message Content Intent",
+        "applications.commands",
+        "Manage Roles",
+    ):
         assert words in result.stderr, words
     assert not (tmp_path / "cli.db").exists()
 

@@ -56,6 +56,8 @@ def test_same_key_in_two_files_is_refused(tmp_path: Path) -> None:
         Catalog.load(tmp_path)
 
 
-@pytest.mark.parametrize(("locale", "lang"), [("fr", "fr"), ("en-US", "en"), ("en-GB", "en"), ("de", None), (None, None)])
+@pytest.mark.parametrize(
+    ("locale", "lang"), [("fr", "fr"), ("en-US", "en"), ("en-GB", "en"), ("de", None), (None, None)]
+)
 def test_discord_locales_map_to_catalog_languages(locale: str | None, lang: str | None) -> None:
     assert lang_from_locale(locale) == lang

@@ -6,7 +6,7 @@ import pytest
 
 from bot.db import Database
 from bot.errors import InvalidValue
-from bot.settings import SettingSpec, Settings, parse_value, register
+from bot.settings import Settings, SettingSpec, parse_value, register
 
 
 async def test_unset_settings_read_as_defaults(settings: Settings) -> None:
@@ -59,7 +59,11 @@ async def test_reset_restores_default(settings: Settings) -> None:
 def test_numbers_are_range_checked() -> None:
     spec = SettingSpec("test_days", "int", 3, minimum=1, maximum=30)
     assert parse_value(spec, " 7 ") == 7
-    for bad, key in (("0", "errors.out_of_range"), ("31", "errors.out_of_range"), ("seven", "errors.not_a_number")):
+    for bad, key in (
+        ("0", "errors.out_of_range"),
+        ("31", "errors.out_of_range"),
+        ("seven", "errors.not_a_number"),
+    ):
         with pytest.raises(InvalidValue) as raised:
             parse_value(spec, bad)
         assert raised.value.key == key
