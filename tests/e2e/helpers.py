@@ -1,0 +1,235 @@
+"""Run the real `python -m bot run` process against the Discord stand-in, and wait on it.
+
+Every wait is bounded; `running_bot()` kills the process in `finally`, whatever the test did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.standin import PERM_MANAGE_GUILD, DiscordStandIn
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "ready as "
+# The first start pays for imports, migrations and discord.py's 2 s guild_ready_timeout.
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+
+
+@dataclass
+class Server:
+    """Ids of the server a test builds in the stand-in."""
+
+    guild: int
+    general: int
+    welcome: int
+    managers: int
+    manager_role: int
+    manager: int
+    member: int
+    others: list[int] = field(default_factory=list)
+
+
+def build_server(standin: DiscordStandIn, *, extra_members: int = 0) -> Server:
+    """Create one guild with channels, a Manage Server role, a manager and a plain member."""
+    guild = standin.add_guild("Hearth e2e")
+    manager_role = standin.add_role(guild, "Managers", permissions=PERM_MANAGE_GUILD)
+    return Server(
+        guild=guild,
+        general=standin.add_channel(guild, "general"),
+        welcome=standin.add_channel(guild, "welcome"),
+        managers=standin.add_channel(guild, "managers"),
+        manager_role=manager_role,
+        manager=standin.add_member(guild, username="manon", roles=[manager_role]),
+        member=standin.add_member(guild, username="marc"),
+        others=[standin.add_member(guild, username=f"member{i}") for i in range(extra_members)],
+    )
+
+
+class BotProcess:
+    """One `python -m bot run` child process, its environment, database and log file."""
+
+    def __init__(
+        self,
+        standin: DiscordStandIn,
+        workdir: Path,
+        *,
+        guild_id: int | None = None,
+        token: str | None = None,
+        log_level: str = "INFO",
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.standin = standin
+        self.workdir = workdir
+        self.db_path = workdir / "hearth.db"
+        self.token = token if token is not None else (standin.token or "")
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("HEARTH_", "DISCORD_"))},
+            **standin.env,
+            "DISCORD_TOKEN": self.token,
+            "HEARTH_DB_PATH": str(self.db_path),
+            "HEARTH_LOG_LEVEL": log_level,
+            "PYTHONUNBUFFERED": "1",
+            **({"HEARTH_DEV_GUILD_ID": str(guild_id)} if guild_id else {}),
+            **(extra_env or {}),
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self.log_path = workdir / "bot-0.log"
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int:
+        """Return the running process id."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def start(self) -> None:
+        """Start a fresh process; its output goes to a new log file (`bot-N.log`)."""
+        assert self.proc is None or self.proc.returncode is not None, "the bot is already running"
+        self.log_path = self.workdir / f"bot-{self.starts}.log"
+        self.starts += 1
+        with self.log_path.open("wb") as log_file:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bot",
+                "run",
+                cwd=str(PROJECT_ROOT),
+                env=self.env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+
+    def log(self) -> str:
+        """Return the current process's output so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def all_logs(self) -> str:
+        """Return the output of every start, in order."""
+        return "\n".join(
+            (self.workdir / f"bot-{i}.log").read_text(encoding="utf-8", errors="replace")
+            for i in range(self.starts)
+            if (self.workdir / f"bot-{i}.log").exists()
+        )
+
+    async def wait_log(self, pattern: str, *, within: float = 10.0, count: int = 1) -> str:
+        """Wait until `pattern` (a regex) appears `count` times in the current log; return the log."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + within
+        while True:
+            text = self.log()
+            if len(regex.findall(text)) >= count:
+                return text
+            if self.proc is not None and self.proc.returncode is not None:
+                raise AssertionError(
+                    f"bot exited ({self.proc.returncode}) before {pattern!r}:\n{text[-4000:]}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {pattern!r} in the bot's log after {within}s:\n{text[-4000:]}")
+            await asyncio.sleep(0.05)
+
+    async def wait_ready(self, *, within: float = READY_TIMEOUT) -> None:
+        """Wait until the process logged on_ready."""
+        await self.wait_log(re.escape(READY_LINE), within=within)
+
+    async def wait_exit(self, *, within: float = STOP_TIMEOUT) -> int:
+        """Wait for the process to end on its own; return its exit status."""
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), within)
+
+    async def kill(self) -> None:
+        """`kill -9` the process and reap it."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(self.proc.wait(), STOP_TIMEOUT)
+
+    async def terminate(self, *, within: float = STOP_TIMEOUT) -> int:
+        """Send SIGTERM and wait for a clean exit; return the exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return await self.wait_exit(within=within)
+
+    def peak_rss_mb(self) -> float:
+        """Return the process's peak resident memory so far (Linux VmHWM), in MB."""
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        match = re.search(r"VmHWM:\s+(\d+) kB", status)
+        return int(match.group(1)) / 1024 if match else 0.0
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Read the bot's database from outside the process (WAL allows it while the bot runs)."""
+        conn = sqlite3.connect(self.db_path, timeout=10)
+        try:
+            return list(conn.execute(sql, params).fetchall())
+        finally:
+            conn.close()
+
+    def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        """Return the first column of the first row of a query on the bot's database."""
+        rows = self.query(sql, params)
+        return rows[0][0] if rows else None
+
+    def table_exists(self, name: str) -> bool:
+        """Tell whether the bot's database has a table (features land one migration at a time)."""
+        return bool(self.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    standin: DiscordStandIn,
+    workdir: Path,
+    *,
+    guild_id: int | None = None,
+    wait_ready: bool = True,
+    **kwargs: Any,
+) -> AsyncIterator[BotProcess]:
+    """Start the bot, optionally wait for on_ready, and always kill it on the way out."""
+    bot = BotProcess(standin, workdir, guild_id=guild_id, **kwargs)
+    await bot.start()
+    try:
+        if wait_ready:
+            await bot.wait_ready()
+        yield bot
+    finally:
+        await bot.kill()
+
+
+async def wait_until(predicate: Callable[[], Any], *, within: float = 10.0, what: str = "condition") -> Any:
+    """Poll `predicate()` (e.g. a database count) until truthy; fail after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what} (last value {value!r})")
+        await asyncio.sleep(0.05)
+
+
+def feature_present(module: str) -> bool:
+    """Tell whether a feature's cog module exists in this checkout (features land in parallel)."""
+    return (PROJECT_ROOT / "cogs" / f"{module}.py").exists()
+
+
+def reply_text(body: Any) -> str:
+    """Return the text of an interaction callback or message body (content and embed text)."""
+    if not isinstance(body, dict):
+        return ""
+    data = body.get("data", body) or {}
+    parts = [data.get("content") or ""]
+    for embed in data.get("embeds") or []:
+        parts += [embed.get("title") or "", embed.get("description") or ""]
+    return "\n".join(parts)

@@ -1,0 +1,156 @@
+"""Run the real `python -m bot run` process against the local Discord stand-in.
+
+These tests cover what in-process simulators cannot: the process starts from the CLI, reads its
+settings from the environment, logs in over a websocket with the intents it needs, syncs its
+commands, and answers real interaction payloads over REST.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import TEST_TOKEN
+from tests.e2e.helpers import (
+    BotProcess,
+    build_server,
+    feature_present,
+    reply_text,
+    running_bot,
+    wait_until,
+)
+from tests.e2e.standin import (
+    INTENT_GUILD_MEMBERS,
+    INTENT_GUILD_MESSAGES,
+    INTENT_GUILDS,
+    INTENT_MESSAGE_CONTENT,
+    PERM_MANAGE_GUILD,
+    DiscordStandIn,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio]
+
+EPHEMERAL = 64
+
+
+async def test_bot_logs_in_with_privileged_intents_and_syncs_manager_commands(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """The process identifies with members + message content and publishes /config to the dev guild."""
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild, log_level="DEBUG") as bot:
+        identify = discord_standin.identifies[0]
+        assert identify["token"] == TEST_TOKEN
+        intents = int(identify["intents"])
+        for needed in (INTENT_GUILDS, INTENT_GUILD_MEMBERS, INTENT_GUILD_MESSAGES, INTENT_MESSAGE_CONTENT):
+            assert intents & needed == needed, f"intent bit {needed} missing from {intents}"
+
+        put = discord_standin.requests_matching("PUT /applications/*/guilds/*/commands")
+        assert put, "the bot never synced its commands to the development guild"
+        assert put[-1].path.endswith(f"/guilds/{server.guild}/commands")
+        synced = {c["name"]: c for c in discord_standin.guild_commands[server.guild]}
+        assert "config" in synced
+        config = synced["config"]
+        assert int(config["default_member_permissions"]) == PERM_MANAGE_GUILD
+        assert {o["name"] for o in config["options"]} >= {
+            "view",
+            "channel",
+            "role",
+            "timezone",
+            "language",
+            "value",
+            "reset",
+        }
+        assert "synced" in bot.log() and "commands to development guild" in bot.log()
+        assert bot.scalar("SELECT MAX(version) FROM schema_migrations") >= 1
+        assert TEST_TOKEN not in bot.log(), "the token leaked into the DEBUG log"
+
+
+async def test_config_command_replies_and_stores_for_manager_and_refuses_member(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A real /config interaction: the manager's value is saved; a plain member is refused, nothing saved."""
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        sent = await discord_standin.interaction_create(
+            "config timezone",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"timezone": "Europe/Paris"},
+        )
+        reply = await discord_standin.wait_for_response(sent.id, timeout=10)
+        assert reply.kind == "callback" and reply.type == 4
+        assert int(reply.body["data"]["flags"]) & EPHEMERAL
+        assert "Europe/Paris" in reply_text(reply.body)
+        stored = await wait_until(
+            lambda: bot.scalar(
+                "SELECT value FROM guild_settings WHERE guild_id = ? AND key = 'timezone'", (server.guild,)
+            ),
+            what="the timezone row",
+        )
+        assert stored == "Europe/Paris"
+
+        refused = await discord_standin.interaction_create(
+            "config timezone",
+            channel_id=server.general,
+            user_id=server.member,
+            options={"timezone": "Asia/Tokyo"},
+        )
+        answer = await discord_standin.wait_for_response(refused.id, timeout=10)
+        assert int(answer.body["data"]["flags"]) & EPHEMERAL
+        assert "Asia/Tokyo" not in reply_text(answer.body)
+        assert "manage" in reply_text(answer.body).lower()
+        assert bot.scalar("SELECT value FROM guild_settings WHERE key = 'timezone'") == "Europe/Paris"
+
+
+async def test_config_view_answers_with_an_embed(discord_standin: DiscordStandIn, tmp_path: Path) -> None:
+    """/config view renders every setting in one ephemeral embed through the real REST path."""
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
+        sent = await discord_standin.interaction_create(
+            "config view", channel_id=server.general, user_id=server.manager
+        )
+        reply = await discord_standin.wait_for_response(sent.id, timeout=10)
+        embeds = reply.body["data"]["embeds"]
+        assert embeds, reply.body
+        assert int(reply.body["data"]["flags"]) & EPHEMERAL
+        assert "timezone" in embeds[0]["description"].lower() and "UTC" in embeds[0]["description"]
+
+
+async def test_member_join_posts_a_welcome(discord_standin: DiscordStandIn, tmp_path: Path) -> None:
+    """A member joins → the onboarding feature welcomes them in the welcome channel."""
+    if not feature_present("onboarding"):
+        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
+        sent = await discord_standin.interaction_create(
+            "config channel",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "welcome_channel", "channel": server.welcome},
+        )
+        await discord_standin.wait_for_response(sent.id, timeout=10)
+        newcomer = await discord_standin.member_add(server.guild, username="nadia")
+        welcome = await discord_standin.wait_for_message(server.welcome, timeout=10)
+        assert str(newcomer) in welcome["content"] or "nadia" in welcome["content"]
+
+
+async def test_wrong_token_fails_cleanly_and_never_logs_the_token(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Login with a rejected token exits non-zero; the token appears nowhere in the output, even at DEBUG."""
+    discord_standin.add_guild("Hearth e2e")
+    wrong = "MTIzNDU2Nzg5MDEyMzQ1Njc4.wrong-token.Xy9zQ2secretpart"
+    bot = BotProcess(discord_standin, tmp_path, token=wrong, log_level="DEBUG")
+    await bot.start()
+    try:
+        status = await bot.wait_exit(within=30)
+    finally:
+        await bot.kill()
+    output = bot.log()
+    assert status != 0
+    assert "Improper token" in output or "401" in output or "LoginFailure" in output, output[-2000:]
+    assert wrong not in output
+    assert wrong.split(".")[-1] not in output
+    assert all(r.authorization == f"Bot {wrong}" for r in discord_standin.requests if r.authorization)
