@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import logging
 import pkgutil
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import discord
 import yarl
@@ -30,14 +32,29 @@ INTENTS.message_content = True
 
 
 def discover_extensions() -> list[str]:
-    """List the cog modules under `cogs/` (files starting with `_` are helpers, not cogs)."""
+    """List the cog modules under `cogs/`: those defining `setup()` (views beside a cog and `_` files are helpers)."""
     spec = importlib.util.find_spec("cogs")
     if spec is None or not spec.submodule_search_locations:
         return []
     return sorted(
         f"cogs.{info.name}"
         for info in pkgutil.iter_modules(spec.submodule_search_locations)
-        if not info.name.startswith("_")
+        if not info.name.startswith("_") and _defines_setup(info)
+    )
+
+
+def _defines_setup(info: pkgutil.ModuleInfo) -> bool:
+    # Read the source rather than import it: `cogs/X_views.py` (CONTRIBUTING's place for views) has no
+    # setup(), and loading it as an extension would stop the bot at start.
+    folder = Path(getattr(info.module_finder, "path", ""))
+    source = folder / info.name / "__init__.py" if info.ispkg else folder / f"{info.name}.py"
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return True  # let load_extension report the real problem
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "setup"
+        for node in tree.body
     )
 
 
