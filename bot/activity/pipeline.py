@@ -1,0 +1,395 @@
+"""The hot path: every member event becomes a buffered row, written in batches.
+
+`handle_message` scores a message once (language, VADER compound), buffers its row and returns the
+`MessageSignal` other features consume. Writes are batched: the buffer is written when it holds
+`batch_size` events (in a background task, so ingestion goes on while SQLite writes) and by the
+cog's timer every `max_delay` seconds; `flush()` on shutdown writes everything left. A crash loses
+at most one bound's worth; a clean stop loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.activity import rollups
+from bot.clock import Clock, to_ts
+from bot.db import Database
+from bot.language import guess_language
+from bot.sentiment import polarity
+from bot.settings import Settings, SettingSpec, register
+from bot.signals import MessageSignal
+
+log = logging.getLogger(__name__)
+
+register(
+    # Days message text is kept for moderators' context; 0 keeps none. Never more than 30.
+    SettingSpec("keep_text_days", "int", 0, minimum=0, maximum=30),
+)
+
+NEWCOMER_DAYS = 14
+_QUESTION = re.compile(r"\?(?:\s|$)")
+
+Scorer = Callable[[str, str], float]
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """A message as the pipeline receives it from the adapter (or an importer): plain values."""
+
+    guild_id: int
+    channel_id: int
+    author_id: int
+    message_id: int
+    created_at: datetime
+    text: str
+    thread_id: int | None = None
+    reply_to_message_id: int | None = None
+    reply_to_author_id: int | None = None
+    mention_ids: tuple[int, ...] = ()
+    attachment_count: int = 0
+    is_bot: bool = False
+
+
+def is_question(text: str) -> bool:
+    """Tell whether a message asks something (a question mark ending a sentence)."""
+    return bool(_QUESTION.search(text))
+
+
+class ActivityPipeline:
+    """Buffer member activity and write it in batches; keeps the small in-memory state the hot path needs."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        batch_size: int = 500,
+        max_delay: float = 5.0,
+        scorer: Scorer = polarity,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+        self.batch_size = batch_size
+        self.max_delay = max_delay
+        self._score = scorer
+        self._messages: list[tuple[Any, ...]] = []
+        self._texts: list[tuple[int, int, int, str, int]] = []
+        self._ops: list[tuple[str, tuple[Any, ...]]] = []
+        self._optouts: set[tuple[int, int]] = set()
+        self._spoken: set[tuple[int, int]] = set()
+        self._joined: dict[tuple[int, int], int] = {}
+        self._write_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[int]] = set()
+        self._staging_ready = False
+        self.lost = 0
+
+    # ------------------------------------------------------------------ state
+
+    async def warm(self) -> None:
+        """Load opt-outs, who has spoken and join times, so the hot path never reads the database."""
+        self._optouts = {
+            (r[0], r[1]) for r in await self._db.fetchall("SELECT guild_id, user_id FROM activity_optouts")
+        }
+        rows = await self._db.fetchall("SELECT guild_id, user_id, joined_at, first_message_at FROM members")
+        self._spoken = {(r[0], r[1]) for r in rows if r[3] is not None}
+        self._joined = {(r[0], r[1]): r[2] for r in rows if r[2] is not None}
+
+    def is_opted_out(self, guild_id: int, user_id: int) -> bool:
+        """Tell whether a member asked not to be counted."""
+        return (guild_id, user_id) in self._optouts
+
+    @property
+    def pending(self) -> int:
+        """Count buffered events not yet written."""
+        return len(self._messages) + len(self._ops)
+
+    # ------------------------------------------------------------------ events
+
+    async def handle_message(self, event: MessageEvent) -> MessageSignal | None:
+        """Score and buffer a member's message; return its signal, None for bots and opted-out members."""
+        key = (event.guild_id, event.author_id)
+        if event.is_bot or key in self._optouts:
+            return None
+        text = event.text
+        lang = guess_language(text)
+        compound = self._score(text, lang)
+        created = to_ts(event.created_at)
+        first = key not in self._spoken
+        if first:
+            self._spoken.add(key)
+        joined = self._joined.get(key)
+        newcomer = joined is not None and 0 <= created - joined < NEWCOMER_DAYS * rollups.DAY
+        self._messages.append(
+            (
+                event.guild_id,
+                event.message_id,
+                event.channel_id,
+                event.thread_id,
+                event.author_id,
+                created,
+                len(text),
+                len(event.mention_ids),
+                event.attachment_count,
+                compound,
+                lang,
+                event.reply_to_message_id,
+                event.reply_to_author_id,
+                int(is_question(text)),
+                int(newcomer),
+            )
+        )
+        keep_days = await self._settings.get(event.guild_id, "keep_text_days")
+        if keep_days and text:
+            expires = event.created_at + timedelta(days=min(int(keep_days), 30))
+            if expires > self._clock.now():
+                self._texts.append((event.guild_id, event.message_id, event.author_id, text, to_ts(expires)))
+        self._maybe_flush()
+        return MessageSignal(
+            guild_id=event.guild_id,
+            channel_id=event.channel_id,
+            thread_id=event.thread_id,
+            author_id=event.author_id,
+            message_id=event.message_id,
+            created_at=event.created_at,
+            length=len(text),
+            lang=lang,
+            compound=compound,
+            reply_to_message_id=event.reply_to_message_id,
+            reply_to_author_id=event.reply_to_author_id,
+            mention_ids=event.mention_ids,
+            attachment_count=event.attachment_count,
+            is_first_message=first,
+        )
+
+    def _op(self, kind: str, *args: Any) -> None:
+        self._ops.append((kind, args))
+        self._maybe_flush()
+
+    async def handle_edit(self, guild_id: int, message_id: int, text: str, at: datetime) -> None:
+        """Re-score an edited message; an edit is not a new message."""
+        lang = guess_language(text)
+        self._op("edit", guild_id, message_id, len(text), self._score(text, lang), lang, to_ts(at))
+
+    async def handle_delete(self, guild_id: int, message_ids: list[int]) -> None:
+        """Take deleted messages out of the counts."""
+        for message_id in message_ids:
+            self._op("delete", guild_id, message_id)
+
+    async def handle_reaction(
+        self,
+        guild_id: int,
+        channel_id: int,
+        message_id: int,
+        user_id: int,
+        author_id: int | None,
+        emoji: str,
+        *,
+        added: bool,
+        is_bot: bool = False,
+        at: datetime | None = None,
+    ) -> None:
+        """Record a reaction added or removed by a member."""
+        if is_bot or (guild_id, user_id) in self._optouts:
+            return
+        if added:
+            when = to_ts(at or self._clock.now())
+            self._op("react", guild_id, channel_id, message_id, user_id, author_id, emoji, when)
+        else:
+            self._op("unreact", guild_id, message_id, user_id, emoji)
+
+    async def handle_join(self, guild_id: int, user_id: int, at: datetime, *, is_bot: bool = False) -> None:
+        """Record a member joining (bots are kept apart from member metrics)."""
+        if (guild_id, user_id) in self._optouts:
+            return
+        if not is_bot:
+            self._joined[(guild_id, user_id)] = to_ts(at)
+        self._op("join", guild_id, user_id, to_ts(at), is_bot)
+
+    async def handle_leave(self, guild_id: int, user_id: int, at: datetime) -> None:
+        """Record a member leaving."""
+        if (guild_id, user_id) in self._optouts:
+            return
+        self._op("leave", guild_id, user_id, to_ts(at))
+
+    async def handle_thread(
+        self, guild_id: int, thread_id: int, channel_id: int, owner_id: int | None, at: datetime
+    ) -> None:
+        """Record a new thread."""
+        self._op("thread", guild_id, thread_id, channel_id, owner_id, to_ts(at))
+
+    # ------------------------------------------------------------------ writing
+
+    def _maybe_flush(self) -> None:
+        if len(self._messages) + len(self._ops) >= self.batch_size:
+            task = asyncio.get_running_loop().create_task(self.flush())
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def flush(self) -> int:
+        """Write everything buffered in one transaction; return how many events were written."""
+        async with self._write_lock:
+            messages, self._messages = self._messages, []
+            texts, self._texts = self._texts, []
+            ops, self._ops = self._ops, []
+            if not (messages or texts or ops):
+                return 0
+            try:
+                await self._write(messages, texts, ops)
+            except Exception:
+                # Keep the bot alive; the batch is lost (it could be the cause) and the loss is counted.
+                self.lost += len(messages) + len(ops)
+                log.exception("activity batch of %d events could not be written", len(messages) + len(ops))
+                return 0
+            return len(messages) + len(ops)
+
+    async def drain(self) -> None:
+        """Wait for background batch writes, then write what is left (shutdown)."""
+        if self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.flush()
+
+    async def _write(
+        self,
+        messages: list[tuple[Any, ...]],
+        texts: list[tuple[int, int, int, str, int]],
+        ops: list[tuple[str, tuple[Any, ...]]],
+    ) -> None:
+        async with self._db.transaction() as conn:
+            if not self._staging_ready:
+                await rollups.ensure_staging(conn)
+                self._staging_ready = True
+            if messages:
+                await rollups.write_messages(conn, messages)
+            if texts:
+                await rollups.write_texts(conn, texts)
+            for kind, args in ops:
+                await _OPS[kind](conn, *args)
+
+    async def purge_expired_text(self) -> int:
+        """Delete kept message text past its expiry; return how many were deleted."""
+        return await self._db.execute(
+            "DELETE FROM activity_text WHERE expires_at <= ?", (to_ts(self._clock.now()),)
+        )
+
+    # ------------------------------------------------------------------ members' rights
+
+    async def opt_out(self, guild_id: int, user_id: int) -> bool:
+        """Stop collecting a member's activity (what is stored stays until forgotten); False if already."""
+        self._optouts.add((guild_id, user_id))
+        self._drop_pending(guild_id, user_id)
+        return (
+            await self._db.execute(
+                "INSERT OR IGNORE INTO activity_optouts (guild_id, user_id, created_at) VALUES (?, ?, ?)",
+                (guild_id, user_id, to_ts(self._clock.now())),
+            )
+            > 0
+        )
+
+    async def opt_in(self, guild_id: int, user_id: int) -> bool:
+        """Count a member again; False if they were not opted out."""
+        self._optouts.discard((guild_id, user_id))
+        return (
+            await self._db.execute(
+                "DELETE FROM activity_optouts WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            )
+            > 0
+        )
+
+    def _drop_pending(self, guild_id: int, user_id: int) -> None:
+        self._messages = [m for m in self._messages if not (m[0] == guild_id and m[4] == user_id)]
+        self._texts = [t for t in self._texts if not (t[0] == guild_id and t[2] == user_id)]
+        self._ops = [op for op in self._ops if not _op_concerns(op, guild_id, user_id)]
+
+    async def forget(self, guild_id: int, user_id: int) -> int:
+        """Delete everything stored about a member (their opt-out choice stays); return rows deleted."""
+        async with self._write_lock:
+            self._drop_pending(guild_id, user_id)
+            self._spoken.discard((guild_id, user_id))
+            self._joined.pop((guild_id, user_id), None)
+            deleted = 0
+            async with self._db.transaction() as conn:
+                for sql in _FORGET:
+                    cursor = await conn.execute(sql, (guild_id, user_id))
+                    deleted += max(cursor.rowcount, 0)
+                    await cursor.close()
+                # Others' replies to them stay, without pointing at them.
+                await conn.execute(
+                    "UPDATE activity_messages SET reply_to_author_id = NULL"
+                    " WHERE guild_id = ? AND reply_to_author_id = ?",
+                    (guild_id, user_id),
+                )
+                await conn.execute(
+                    "UPDATE activity_reactions SET message_author_id = NULL"
+                    " WHERE guild_id = ? AND message_author_id = ?",
+                    (guild_id, user_id),
+                )
+            return deleted
+
+    async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        """Return everything stored about a member, as plain JSON-ready values."""
+        await self.flush()
+        tables = {
+            "member": "SELECT joined_at, left_at, first_message_at FROM members WHERE guild_id = ? AND user_id = ?",
+            "join_leave": "SELECT kind, at FROM member_events WHERE guild_id = ? AND user_id = ? ORDER BY at",
+            "messages": "SELECT message_id, channel_id, thread_id, created_at, length, mention_count,"
+            " attachment_count, compound, lang, reply_to_message_id, reply_to_author_id, is_question,"
+            " first_reply_at, edited_at FROM activity_messages WHERE guild_id = ? AND author_id = ?"
+            " ORDER BY created_at",
+            "reactions": "SELECT message_id, channel_id, emoji, created_at FROM activity_reactions"
+            " WHERE guild_id = ? AND user_id = ? ORDER BY created_at",
+            "kept_text": "SELECT message_id, text, expires_at FROM activity_text WHERE guild_id = ? AND author_id = ?",
+            "daily_activity": "SELECT day * 86400 AS day_start, messages, blocks FROM activity_daily_member"
+            " WHERE guild_id = ? AND user_id = ? ORDER BY day",
+            "opted_out": "SELECT created_at FROM activity_optouts WHERE guild_id = ? AND user_id = ?",
+        }
+        result: dict[str, Any] = {}
+        for name, sql in tables.items():
+            rows = await self._db.fetchall(sql, (guild_id, user_id))
+            result[name] = [dict(row) for row in rows]
+        member = result["member"]
+        result["member"] = member[0] if member else None
+        return result
+
+
+def _op_concerns(op: tuple[str, tuple[Any, ...]], guild_id: int, user_id: int) -> bool:
+    kind, args = op
+    if args[0] != guild_id:
+        return False
+    if kind in ("join", "leave"):
+        return bool(args[1] == user_id)
+    if kind == "react":
+        return bool(args[3] == user_id)
+    if kind == "unreact":
+        return bool(args[2] == user_id)
+    return False
+
+
+_OPS: dict[str, Any] = {
+    "edit": rollups.edit_message,
+    "delete": rollups.delete_message,
+    "react": rollups.add_reaction,
+    "unreact": rollups.remove_reaction,
+    "join": rollups.member_joined,
+    "leave": rollups.member_left,
+    "thread": rollups.thread_created,
+}
+
+_FORGET = (
+    "DELETE FROM activity_messages WHERE guild_id = ? AND author_id = ?",
+    "DELETE FROM activity_reactions WHERE guild_id = ? AND user_id = ?",
+    "DELETE FROM activity_text WHERE guild_id = ? AND author_id = ?",
+    "DELETE FROM members WHERE guild_id = ? AND user_id = ?",
+    "DELETE FROM member_events WHERE guild_id = ? AND user_id = ?",
+    "DELETE FROM activity_daily_member WHERE guild_id = ? AND user_id = ?",
+    "DELETE FROM activity_daily_member_channel WHERE guild_id = ? AND user_id = ?",
+    "DELETE FROM activity_daily_reach WHERE guild_id = ? AND ? IN (target_id, source_id)",
+    "UPDATE activity_threads SET owner_id = NULL WHERE guild_id = ? AND owner_id = ?",
+)

@@ -1,0 +1,368 @@
+"""The writer: one batch of buffered activity into the tables and their daily roll-ups, in one transaction.
+
+Messages go through a temporary staging table so that a batch is written with a handful of set-based
+statements, and so that only rows not already stored are counted in the roll-ups: writing the same
+message twice (an import run twice) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+DAY = 86_400
+HOUR = 3_600
+BLOCK = 600  # activity is counted in 10-minute blocks so that a burst of messages weighs little
+NEGATIVE = -0.05  # VADER's usual cut-offs for a negative / positive compound
+POSITIVE = 0.05
+
+# Column order of a buffered message row.
+MESSAGE_COLUMNS = (
+    "guild_id",
+    "message_id",
+    "channel_id",
+    "thread_id",
+    "author_id",
+    "created_at",
+    "length",
+    "mention_count",
+    "attachment_count",
+    "compound",
+    "lang",
+    "reply_to_message_id",
+    "reply_to_author_id",
+    "is_question",
+    "is_newcomer",
+)
+_COLS = ", ".join(MESSAGE_COLUMNS)
+_MARKS = ", ".join("?" for _ in MESSAGE_COLUMNS)
+
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS activity_staging ("
+    " guild_id INTEGER, message_id INTEGER, channel_id INTEGER, thread_id INTEGER, author_id INTEGER,"
+    " created_at INTEGER, length INTEGER, mention_count INTEGER, attachment_count INTEGER, compound REAL,"
+    " lang TEXT, reply_to_message_id INTEGER, reply_to_author_id INTEGER, is_question INTEGER,"
+    " is_newcomer INTEGER, day INTEGER, block INTEGER, new_block INTEGER NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (guild_id, message_id))",
+    "CREATE INDEX IF NOT EXISTS temp.activity_staging_block ON activity_staging (guild_id, author_id, block)",
+)
+
+_UPSERT_ADD = "ON CONFLICT DO UPDATE SET "
+
+
+async def ensure_staging(conn: aiosqlite.Connection) -> None:
+    """Create the connection's temporary staging table (once per connection)."""
+    for sql in _STAGING:
+        await conn.execute(sql)
+
+
+async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Store new message rows and add them to every roll-up; return how many were new."""
+    await conn.execute("DELETE FROM activity_staging")
+    await conn.executemany(
+        f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block) VALUES ({_MARKS}, ?, ?)",
+        [(*row, row[5] // DAY, row[5] // BLOCK) for row in rows],
+    )
+    await conn.execute(
+        "DELETE FROM activity_staging AS s WHERE EXISTS (SELECT 1 FROM activity_messages m"
+        " WHERE m.guild_id = s.guild_id AND m.message_id = s.message_id)"
+    )
+    cursor = await conn.execute("SELECT COUNT(*) FROM activity_staging")
+    (count,) = await cursor.fetchone() or (0,)
+    await cursor.close()
+    if not count:
+        return 0
+    # A block counts once per member: the first new message in it, and only if none was stored before.
+    await conn.execute(
+        "UPDATE activity_staging AS s SET new_block = 1"
+        " WHERE s.message_id = (SELECT MIN(o.message_id) FROM activity_staging o"
+        "   WHERE o.guild_id = s.guild_id AND o.author_id = s.author_id AND o.block = s.block)"
+        " AND NOT EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"
+        "   AND m.author_id = s.author_id AND m.created_at >= s.block * ? AND m.created_at < (s.block + 1) * ?)",
+        (BLOCK, BLOCK),
+    )
+    await conn.execute(
+        "INSERT INTO activity_daily_member (guild_id, day, user_id, messages, blocks)"
+        " SELECT guild_id, day, author_id, COUNT(*), SUM(new_block) FROM activity_staging"
+        " GROUP BY guild_id, day, author_id "
+        + _UPSERT_ADD
+        + "messages = messages + excluded.messages, blocks = blocks + excluded.blocks"
+    )
+    await conn.execute(
+        "INSERT INTO activity_daily_member_channel (guild_id, day, channel_id, user_id, messages)"
+        " SELECT guild_id, day, channel_id, author_id, COUNT(*) FROM activity_staging"
+        " GROUP BY guild_id, day, channel_id, author_id "
+        + _UPSERT_ADD
+        + "messages = messages + excluded.messages"
+    )
+    await conn.execute(
+        "INSERT INTO activity_daily_channel (guild_id, day, channel_id, messages, negative, positive)"
+        " SELECT guild_id, day, channel_id, COUNT(*), SUM(compound <= ?), SUM(compound >= ?)"
+        " FROM activity_staging GROUP BY guild_id, day, channel_id "
+        + _UPSERT_ADD
+        + "messages = messages + excluded.messages, negative = negative + excluded.negative,"
+        " positive = positive + excluded.positive",
+        (NEGATIVE, POSITIVE),
+    )
+    await conn.execute(
+        "INSERT INTO activity_hourly (guild_id, hour, messages)"
+        " SELECT guild_id, created_at / ?, COUNT(*) FROM activity_staging GROUP BY guild_id, created_at / ? "
+        + _UPSERT_ADD
+        + "messages = messages + excluded.messages",
+        (HOUR, HOUR),
+    )
+    await conn.execute(
+        "INSERT INTO activity_daily_reach (guild_id, day, target_id, source_id, replies)"
+        " SELECT guild_id, day, reply_to_author_id, author_id, COUNT(*) FROM activity_staging"
+        " WHERE reply_to_author_id IS NOT NULL AND reply_to_author_id != author_id"
+        " GROUP BY guild_id, day, reply_to_author_id, author_id "
+        + _UPSERT_ADD
+        + "replies = replies + excluded.replies"
+    )
+    await conn.execute(
+        "INSERT INTO members (guild_id, user_id, first_message_at)"
+        " SELECT guild_id, author_id, MIN(created_at) FROM activity_staging GROUP BY guild_id, author_id "
+        + _UPSERT_ADD
+        + "first_message_at = MIN(COALESCE(first_message_at, excluded.first_message_at),"
+        " excluded.first_message_at)"
+    )
+    await conn.execute(f"INSERT INTO activity_messages ({_COLS}) SELECT {_COLS} FROM activity_staging")
+    # Replies in this batch answer earlier messages (or each other): keep the earliest reply time.
+    await conn.execute(
+        "UPDATE activity_messages AS m SET first_reply_at = MIN(COALESCE(m.first_reply_at, r.t), r.t)"
+        " FROM (SELECT s.guild_id AS g, s.reply_to_message_id AS mid, MIN(s.created_at) AS t"
+        "       FROM activity_staging s JOIN activity_messages q"
+        "         ON q.guild_id = s.guild_id AND q.message_id = s.reply_to_message_id"
+        "       WHERE s.author_id != q.author_id GROUP BY s.guild_id, s.reply_to_message_id) AS r"
+        " WHERE m.guild_id = r.g AND m.message_id = r.mid"
+    )
+    return int(count)
+
+
+async def write_texts(conn: aiosqlite.Connection, rows: Sequence[tuple[int, int, int, str, int]]) -> None:
+    """Keep message text for servers that opted in, until its expiry."""
+    await conn.executemany(
+        "INSERT OR IGNORE INTO activity_text (guild_id, message_id, author_id, text, expires_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> Any:
+    cursor = await conn.execute(sql, params)
+    row = await cursor.fetchone()
+    await cursor.close()
+    return None if row is None else row[0]
+
+
+def _bucket(compound: float) -> tuple[int, int]:
+    return int(compound <= NEGATIVE), int(compound >= POSITIVE)
+
+
+async def edit_message(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    message_id: int,
+    length: int,
+    compound: float,
+    lang: str,
+    at: int,
+) -> bool:
+    """Record an edit: new length and sentiment (the day's sentiment counts follow), not a new message."""
+    cursor = await conn.execute(
+        "SELECT channel_id, created_at, compound FROM activity_messages WHERE guild_id = ? AND message_id = ?",
+        (guild_id, message_id),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    if row is None:
+        return False
+    channel_id, created_at, old = row
+    old_neg, old_pos = _bucket(old)
+    new_neg, new_pos = _bucket(compound)
+    if (old_neg, old_pos) != (new_neg, new_pos):
+        await conn.execute(
+            "UPDATE activity_daily_channel SET negative = negative + ?, positive = positive + ?"
+            " WHERE guild_id = ? AND day = ? AND channel_id = ?",
+            (new_neg - old_neg, new_pos - old_pos, guild_id, created_at // DAY, channel_id),
+        )
+    await conn.execute(
+        "UPDATE activity_messages SET length = ?, compound = ?, lang = ?, edited_at = ?"
+        " WHERE guild_id = ? AND message_id = ?",
+        (length, compound, lang, at, guild_id, message_id),
+    )
+    return True
+
+
+async def delete_message(conn: aiosqlite.Connection, guild_id: int, message_id: int) -> bool:
+    """Remove a deleted message and take it out of every roll-up."""
+    cursor = await conn.execute(
+        "DELETE FROM activity_messages WHERE guild_id = ? AND message_id = ?"
+        " RETURNING channel_id, author_id, created_at, compound, reply_to_author_id",
+        (guild_id, message_id),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    if row is None:
+        return False
+    channel_id, author_id, created_at, compound, reply_to_author = row
+    day, block = created_at // DAY, created_at // BLOCK
+    still_in_block = await _scalar(
+        conn,
+        "SELECT 1 FROM activity_messages WHERE guild_id = ? AND author_id = ? AND created_at >= ? AND created_at < ?",
+        (guild_id, author_id, block * BLOCK, (block + 1) * BLOCK),
+    )
+    neg, pos = _bucket(compound)
+    await conn.execute(
+        "UPDATE activity_daily_member SET messages = messages - 1, blocks = blocks - ?"
+        " WHERE guild_id = ? AND day = ? AND user_id = ?",
+        (0 if still_in_block else 1, guild_id, day, author_id),
+    )
+    await conn.execute(
+        "UPDATE activity_daily_member_channel SET messages = messages - 1"
+        " WHERE guild_id = ? AND day = ? AND channel_id = ? AND user_id = ?",
+        (guild_id, day, channel_id, author_id),
+    )
+    await conn.execute(
+        "UPDATE activity_daily_channel SET messages = messages - 1, negative = negative - ?, positive = positive - ?"
+        " WHERE guild_id = ? AND day = ? AND channel_id = ?",
+        (neg, pos, guild_id, day, channel_id),
+    )
+    await conn.execute(
+        "UPDATE activity_hourly SET messages = messages - 1 WHERE guild_id = ? AND hour = ?",
+        (guild_id, created_at // HOUR),
+    )
+    if reply_to_author is not None and reply_to_author != author_id:
+        await conn.execute(
+            "UPDATE activity_daily_reach SET replies = replies - 1"
+            " WHERE guild_id = ? AND day = ? AND target_id = ? AND source_id = ?",
+            (guild_id, day, reply_to_author, author_id),
+        )
+    cursor = await conn.execute(
+        "DELETE FROM activity_reactions WHERE guild_id = ? AND message_id = ?"
+        " RETURNING user_id, message_author_id, created_at",
+        (guild_id, message_id),
+    )
+    reactions = await cursor.fetchall()
+    await cursor.close()
+    for user_id, target_id, at in reactions:
+        await _reach_reaction(conn, guild_id, at, target_id, user_id, -1)
+    await conn.execute(
+        "DELETE FROM activity_text WHERE guild_id = ? AND message_id = ?", (guild_id, message_id)
+    )
+    await prune_empty(conn, guild_id)
+    return True
+
+
+async def prune_empty(conn: aiosqlite.Connection, guild_id: int) -> None:
+    """Drop roll-up rows that fell to zero, so that 'a row' keeps meaning 'was active'."""
+    await conn.execute("DELETE FROM activity_daily_member WHERE guild_id = ? AND messages <= 0", (guild_id,))
+    await conn.execute(
+        "DELETE FROM activity_daily_member_channel WHERE guild_id = ? AND messages <= 0", (guild_id,)
+    )
+    await conn.execute(
+        "DELETE FROM activity_daily_reach WHERE guild_id = ? AND replies <= 0 AND reactions <= 0", (guild_id,)
+    )
+
+
+async def _reach_reaction(
+    conn: aiosqlite.Connection, guild_id: int, at: int, target_id: int | None, source_id: int, delta: int
+) -> None:
+    if target_id is None or target_id == source_id:
+        return
+    await conn.execute(
+        "INSERT INTO activity_daily_reach (guild_id, day, target_id, source_id, reactions) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT DO UPDATE SET reactions = reactions + excluded.reactions",
+        (guild_id, at // DAY, target_id, source_id, delta),
+    )
+
+
+async def add_reaction(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    channel_id: int,
+    message_id: int,
+    user_id: int,
+    author_id: int | None,
+    emoji: str,
+    at: int,
+) -> bool:
+    """Store a reaction once; it adds to the message author's reach."""
+    if author_id is None:
+        author_id = await _scalar(
+            conn,
+            "SELECT author_id FROM activity_messages WHERE guild_id = ? AND message_id = ?",
+            (guild_id, message_id),
+        )
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO activity_reactions"
+        " (guild_id, message_id, user_id, emoji, channel_id, message_author_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, message_id, user_id, emoji, channel_id, author_id, at),
+    )
+    added = cursor.rowcount > 0
+    await cursor.close()
+    if added:
+        await _reach_reaction(conn, guild_id, at, author_id, user_id, 1)
+    return added
+
+
+async def remove_reaction(
+    conn: aiosqlite.Connection, guild_id: int, message_id: int, user_id: int, emoji: str
+) -> bool:
+    """Take a reaction back out, and out of the author's reach."""
+    cursor = await conn.execute(
+        "DELETE FROM activity_reactions WHERE guild_id = ? AND message_id = ? AND user_id = ? AND emoji = ?"
+        " RETURNING message_author_id, created_at",
+        (guild_id, message_id, user_id, emoji),
+    )
+    row = await cursor.fetchone()
+    await cursor.close()
+    if row is None:
+        return False
+    await _reach_reaction(conn, guild_id, row[1], row[0], user_id, -1)
+    await prune_empty(conn, guild_id)
+    return True
+
+
+async def member_joined(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, at: int, is_bot: bool
+) -> None:
+    """Record a join (a return clears the earlier leave)."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO member_events (guild_id, user_id, kind, at) VALUES (?, ?, 'join', ?)",
+        (guild_id, user_id, at),
+    )
+    await conn.execute(
+        "INSERT INTO members (guild_id, user_id, joined_at, is_bot) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT DO UPDATE SET"
+        " left_at = CASE WHEN excluded.joined_at >= COALESCE(joined_at, 0) THEN NULL ELSE left_at END,"
+        " joined_at = MAX(COALESCE(joined_at, 0), excluded.joined_at), is_bot = excluded.is_bot",
+        (guild_id, user_id, at, int(is_bot)),
+    )
+
+
+async def member_left(conn: aiosqlite.Connection, guild_id: int, user_id: int, at: int) -> None:
+    """Record a leave."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO member_events (guild_id, user_id, kind, at) VALUES (?, ?, 'leave', ?)",
+        (guild_id, user_id, at),
+    )
+    await conn.execute(
+        "INSERT INTO members (guild_id, user_id, left_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO UPDATE SET left_at = MAX(COALESCE(left_at, 0), excluded.left_at)",
+        (guild_id, user_id, at),
+    )
+
+
+async def thread_created(
+    conn: aiosqlite.Connection, guild_id: int, thread_id: int, channel_id: int, owner_id: int | None, at: int
+) -> None:
+    """Record a new thread."""
+    await conn.execute(
+        "INSERT OR IGNORE INTO activity_threads (guild_id, thread_id, channel_id, owner_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (guild_id, thread_id, channel_id, owner_id, at),
+    )
