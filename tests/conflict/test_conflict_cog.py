@@ -1,0 +1,288 @@
+"""Conflict flags through the simulated Discord: messages in, one flag embed out, buttons, learning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import discord
+import pytest
+
+import bot.conflict.flags as flags_module
+from tests.helpers import World
+
+HEATED = [
+    ("bob", "I think the new rules are fine"),
+    ("alice", "you are a stupid idiot, shut up"),
+    ("bob", "shut up yourself, you pathetic moron"),
+    ("alice", "get lost loser, nobody asked you"),
+    ("bob", "you're the loser here, idiot"),
+]
+BANTER = [
+    ("alice", "you're a crazy genius lol"),
+    ("bob", "haha you idiot I love you"),
+    ("alice", "lol thanks mate, see you tonight"),
+    ("bob", "haha you idiot I love you"),
+]
+NOOB_BANTER = [
+    ("alice", "you absolute noob, stop lying you noob"),
+    ("bob", "noob noob noob, you noob clown"),
+    ("alice", "lol whatever noob, you noob"),
+]
+
+
+class Scene:
+    """Two regulars in #general, a moderators' channel and a moderator."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        mod_role = world.guild.create_role("Mods", permissions=discord.Permissions(manage_messages=True))
+        self.mod = world.add_member("moira", roles=(mod_role,))
+        self.alice = world.add_member("alice")
+        self.bob = world.add_member("bob")
+        self.carol = world.add_member("carol")
+        self.mods = world.guild.create_text_channel("mods")
+
+    async def setup(self) -> None:
+        await self.world.bot.settings.set(self.world.guild.id, "moderator_channel", self.mods.id)
+
+    async def play(self, lines: list[tuple[str, str]], channel: Any = None) -> list[discord.Message]:
+        channel = channel or self.world.general
+        sent: list[discord.Message] = []
+        for name, text in lines:
+            await self.world.env.advance_time(20)
+            author = getattr(self, name)
+            sent.append(await author.send(channel, text, reply_to=sent[-1] if sent else None))
+        return sent
+
+    def flags(self) -> list[discord.Message]:
+        return [m for m in self.mods.history() if m.embeds]
+
+    def texts(self, channel: Any) -> list[str]:
+        return [m.content for m in channel.history()]
+
+
+@pytest.fixture
+async def scene(world: World) -> Scene:
+    s = Scene(world)
+    await s.setup()
+    return s
+
+
+def field(embed: discord.Embed, name: str) -> str:
+    return next(f.value for f in embed.fields if f.name == name) or ""
+
+
+async def test_heated_exchange_posts_exactly_one_flag_with_reasons_excerpt_and_links(scene: Scene) -> None:
+    sent = await scene.play(HEATED)
+    flags = scene.flags()
+    assert len(flags) == 1
+    embed = flags[0].embeds[0]
+    why = field(embed, "Why")
+    assert f"insult aimed at <@{scene.bob.id}>" in why or f"insult aimed at <@{scene.alice.id}>" in why
+    assert f"<@{scene.alice.id}> and <@{scene.bob.id}> trading hostile replies" in why
+    assert scene.alice.mention in field(embed, "Who") and scene.bob.mention in field(embed, "Who")
+    assert f"<#{scene.world.general.id}>" in field(embed, "Where")
+    assert embed.description and "stupid idiot" in embed.description
+    assert f"/{scene.world.general.id}/{sent[1].id})" in embed.description
+    labels = [c["label"] for row in flags[0].components for c in row.to_dict()["components"]]
+    assert labels == ["Acknowledge", "Handled", "False positive", "Post a calm-down note"]
+    rows = await scene.world.bot.db.fetchall("SELECT * FROM conflict_flags")
+    assert len(rows) == 1 and rows[0]["post_message_id"] == flags[0].id
+
+
+async def test_friendly_banter_among_regulars_is_not_flagged(scene: Scene) -> None:
+    await scene.play(BANTER)
+    assert scene.flags() == []
+    assert await scene.world.bot.db.fetchval("SELECT COUNT(*) FROM conflict_flags") == 0
+
+
+async def test_each_message_is_scored_exactly_once(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = flags_module.score_message
+
+    def counting(text: str, **kwargs: Any) -> Any:
+        calls.append(text)
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(flags_module, "score_message", counting)
+    sent = await scene.play(BANTER[:2])
+    assert calls == [text for _, text in BANTER[:2]]
+    # A second delivery of the same message (activity pipeline and fallback both firing) is ignored.
+    cog = scene.world.bot.get_cog("ConflictCog")
+    assert cog is not None
+    from cogs.conflict import fallback_signal
+
+    scene.world.bot.dispatch("hearth_message", sent[0], fallback_signal(sent[0]))
+    await scene.world.env.settle()
+    assert len(calls) == 2
+
+
+async def test_excerpt_cannot_ping_anyone(scene: Scene) -> None:
+    ping = f"@everyone {scene.carol.mention} look at this stupid idiot, shut up"
+    await scene.play([("bob", "hello"), ("alice", ping), ("bob", "shut up you pathetic moron")])
+    flags = scene.flags()
+    assert len(flags) == 1
+    description = flags[0].embeds[0].description or ""
+    assert "stupid idiot" in description
+    assert "@everyone" not in description and scene.carol.mention not in description
+    assert flags[0].content == ""
+
+
+async def test_acknowledge_then_handled_updates_post_and_deletes_excerpt(scene: Scene) -> None:
+    await scene.play(HEATED)
+    post = scene.flags()[0]
+    result = await scene.mod.click(post, label="Acknowledge")
+    assert result.followups and "on it" in result.followups[0].content
+    post = scene.flags()[0]
+    assert "Acknowledged" in field(post.embeds[0], "Status")
+    assert scene.mod.mention in field(post.embeds[0], "Status")
+    await scene.mod.click(post, label="Handled")
+    post = scene.flags()[0]
+    assert "stupid idiot" not in (post.embeds[0].description or "")
+    assert post.components == []
+    assert await scene.world.bot.db.fetchval("SELECT COUNT(*) FROM conflict_excerpts") == 0
+    row = await scene.world.bot.db.fetchone("SELECT status, closed_by FROM conflict_flags")
+    assert row is not None and (row["status"], row["closed_by"]) == ("handled", scene.mod.id)
+
+
+async def test_false_positive_changes_the_next_decision(scene: Scene) -> None:
+    await scene.play(NOOB_BANTER)
+    assert len(scene.flags()) == 1
+    result = await scene.mod.click(scene.flags()[0], label="False positive")
+    assert "false positive" in result.followups[0].content
+    policy = await scene.world.bot.get_cog("ConflictCog").service.policy(scene.world.guild.id)  # type: ignore[union-attr]
+    assert policy.offset > 0 and "noob" in policy.allow_terms
+    await scene.world.env.advance_time(2 * 3600)
+    await scene.play(NOOB_BANTER)
+    assert len(scene.flags()) == 1
+
+
+async def test_calm_down_note_posts_in_channel_sets_and_resets_slow_mode(scene: Scene) -> None:
+    bot = scene.world.bot
+    await bot.settings.set(scene.world.guild.id, "calm_note", "Breathe, friends 🌿")
+    await bot.settings.set(scene.world.guild.id, "calm_slowmode_minutes", 5)
+    await scene.play(HEATED)
+    result = await scene.mod.click(scene.flags()[0], label="Post a calm-down note")
+    assert "posted" in result.followups[0].content
+    assert scene.texts(scene.world.general)[-1] == "Breathe, friends 🌿"
+    channel = bot.get_channel(scene.world.general.id)
+    assert isinstance(channel, discord.TextChannel) and channel.slowmode_delay == 300
+    assert "calm-down note posted" in field(scene.flags()[0].embeds[0], "Status")
+    await scene.world.env.advance_time(301)
+    await bot.scheduler.run_due()
+    await scene.world.env.settle()
+    channel = bot.get_channel(scene.world.general.id)
+    assert isinstance(channel, discord.TextChannel) and channel.slowmode_delay == 0
+
+
+async def test_calm_down_note_without_slow_mode_by_default(scene: Scene) -> None:
+    await scene.play(HEATED)
+    await scene.mod.click(scene.flags()[0], label="Post a calm-down note")
+    assert "things are getting a bit heated" in scene.texts(scene.world.general)[-1]
+    channel = scene.world.bot.get_channel(scene.world.general.id)
+    assert isinstance(channel, discord.TextChannel) and channel.slowmode_delay == 0
+
+
+async def test_non_moderator_is_refused_on_buttons(scene: Scene) -> None:
+    await scene.play(HEATED)
+    result = await scene.carol.click(scene.flags()[0], label="Handled")
+    assert result.ephemeral and "Only moderators" in result.response.content
+    row = await scene.world.bot.db.fetchone("SELECT status FROM conflict_flags")
+    assert row is not None and row["status"] == "open"
+
+
+async def test_moderator_role_may_press_buttons(scene: Scene) -> None:
+    role = scene.world.guild.create_role("Helpers")
+    helper = scene.world.add_member("helen", roles=(role,))
+    await scene.world.bot.settings.set(scene.world.guild.id, "moderator_role", role.id)
+    await scene.play(HEATED)
+    await helper.click(scene.flags()[0], label="Acknowledge")
+    row = await scene.world.bot.db.fetchone("SELECT status, acked_by FROM conflict_flags")
+    assert row is not None and (row["status"], row["acked_by"]) == ("acknowledged", helper.id)
+
+
+async def test_buttons_survive_a_restart_of_the_view(scene: Scene) -> None:
+    await scene.play(HEATED)
+    post = scene.flags()[0]
+    custom_ids = [c["custom_id"] for row in post.components for c in row.to_dict()["components"]]
+    flag_id = await scene.world.bot.db.fetchval("SELECT id FROM conflict_flags")
+    assert custom_ids == [f"conflict:{a}:{flag_id}" for a in ("ack", "handled", "fp", "calm")]
+    # Dynamic items are matched by custom id alone: no view instance kept in memory is needed.
+    scene.world.bot._connection._view_store._views.clear()  # type: ignore[attr-defined]
+    await scene.mod.click(post, label="Acknowledge")
+    assert await scene.world.bot.db.fetchval("SELECT status FROM conflict_flags") == "acknowledged"
+
+
+async def test_purge_job_deletes_excerpt_of_flag_left_open(scene: Scene) -> None:
+    await scene.play(HEATED)
+    bot = scene.world.bot
+    jobs = await bot.scheduler.pending(scene.world.guild.id, "conflict.purge")
+    assert len(jobs) == 1 and jobs[0].run_at - bot.clock.now() > timedelta(days=6, hours=23)
+    # Seven simulated days of gateway heartbeats are slow to replay: bring the job's time forward instead.
+    await bot.db.execute("UPDATE scheduled_jobs SET run_at = 0 WHERE id = ?", (jobs[0].id,))
+    assert await bot.scheduler.run_due() == 1
+    await scene.world.env.settle()
+    assert await scene.world.bot.db.fetchval("SELECT COUNT(*) FROM conflict_excerpts") == 0
+    post = scene.flags()[0]
+    assert "stupid idiot" not in (post.embeds[0].description or "")
+    assert "deleted after 7 days" in (post.embeds[0].description or "")
+
+
+async def test_excluded_channel_via_command_is_not_flagged(scene: Scene) -> None:
+    result = await scene.world.manager.slash(
+        scene.world.general, "conflict settings exclude", channel=scene.world.general
+    )
+    assert result.ephemeral and "won't be flagged" in result.response.content
+    await scene.play(HEATED)
+    assert scene.flags() == []
+
+
+async def test_manager_sets_threshold_sensitivity_and_sees_settings(scene: Scene) -> None:
+    w = scene.world
+    result = await w.manager.slash(w.general, "conflict settings threshold", value=2.5)
+    assert "2.5" in result.response.content
+    await w.manager.slash(w.general, "conflict settings sensitivity", level=2)
+    assert await w.bot.settings.get(w.guild.id, "conflict_threshold") == 2.5
+    assert await w.bot.settings.get(w.guild.id, "conflict_sensitivity") == 2
+    await w.manager.slash(w.general, "conflict settings channel", channel=scene.mods)
+    await w.manager.slash(w.general, "conflict settings calm", note="Easy now", slowmode=3)
+    assert await w.bot.settings.get(w.guild.id, "calm_slowmode_minutes") == 3
+    shown = await w.manager.slash(w.general, "conflict settings show")
+    text = shown.response.embeds[0].description or ""
+    assert "2.50" in text and f"<#{scene.mods.id}>" in text and "Easy now" in text
+
+
+async def test_stats_report_precision_and_time_to_acknowledge(scene: Scene) -> None:
+    await scene.play(HEATED)
+    await scene.world.env.advance_time(120)
+    await scene.mod.click(scene.flags()[0], label="Handled")
+    result = await scene.world.manager.slash(scene.world.general, "conflict stats", days=7)
+    text = result.response.embeds[0].description or ""
+    assert "1 flags" in text and "1 handled" in text
+    assert "Precision as judged by moderators: 100%" in text
+    assert "Average time to acknowledge: " in text and "not known" not in text
+
+
+async def test_plain_member_is_refused_on_conflict_commands(scene: Scene) -> None:
+    w = scene.world
+    await w.grant_command("conflict", w.member)
+    result = await w.member.slash(w.general, "conflict settings threshold", value=3.0)
+    assert result.ephemeral and "Manage Server" in result.response.content
+    assert not await w.bot.settings.is_set(w.guild.id, "conflict_threshold")
+    result = await w.member.slash(w.general, "conflict stats")
+    assert "Manage Server" in result.response.content
+    w.errors()
+
+
+async def test_privacy_export_and_forget(scene: Scene) -> None:
+    await scene.play(HEATED)
+    bot = scene.world.bot
+    exported = await bot.privacy.export(scene.world.guild.id, scene.alice.id)
+    assert exported["conflict"]["flags"]
+    assert all(
+        e["text"] in {t for n, t in HEATED if n == "alice"} for e in exported["conflict"]["own_excerpts"]
+    )
+    await bot.privacy.forget(scene.world.guild.id, scene.alice.id)
+    exported = await bot.privacy.export(scene.world.guild.id, scene.alice.id)
+    assert exported["conflict"]["flags"] == [] and exported["conflict"]["own_excerpts"] == []
