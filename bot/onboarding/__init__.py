@@ -1,0 +1,1 @@
+"""Member onboarding: welcome variants, rules gate, interests, introductions, nudges, buddies, funnel."""

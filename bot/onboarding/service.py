@@ -1,0 +1,607 @@
+"""Onboarding state per member, raid detection, buddies, welcome variants, interests and the funnel.
+
+Takes ids and plain values; the cog turns Discord events into calls here and renders the results.
+Timed follow-ups (rules reminder, nudge, unanswered first message, batched welcome) are durable
+scheduler jobs keyed by member, so a restart neither loses nor repeats them; each handler first
+*claims* its step here (one UPDATE), so a job woken twice acts once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import Clock, from_ts, to_ts
+from bot.db import Database
+from bot.errors import InvalidValue, NotFound
+from bot.i18n import LANGUAGES
+from bot.onboarding import templates
+from bot.scheduler import Scheduler
+from bot.settings import Settings, SettingSpec, register
+
+log = logging.getLogger(__name__)
+
+register(
+    SettingSpec("staff_channel", "channel"),
+    SettingSpec("onboarding_dm", "bool", False),
+    SettingSpec("rules_gate", "bool", False),
+    SettingSpec("rules_reminder_hours", "int", 24, minimum=1, maximum=336),
+    SettingSpec("first_reply_minutes", "int", 15, minimum=1, maximum=1440),
+    SettingSpec("nudge_days", "int", 3, minimum=0, maximum=60),
+    SettingSpec("nudge_dm", "bool", False),
+    SettingSpec("buddy_role", "role"),
+    SettingSpec("buddy_idle_days", "int", 3, minimum=1, maximum=60),
+    SettingSpec("raid_joins_per_minute", "int", 10, minimum=2, maximum=1000),
+)
+
+RULES_REMINDER = "onboarding.rules_reminder"
+NUDGE = "onboarding.nudge"
+UNANSWERED = "onboarding.unanswered"
+BATCH_WELCOME = "onboarding.batch_welcome"
+JOB_KINDS = (RULES_REMINDER, NUDGE, UNANSWERED, BATCH_WELCOME)
+
+# How long joins are collected before one batched welcome goes out during a raid.
+BATCH_WINDOW = timedelta(seconds=60)
+# First messages and week-2 activity are tracked for this long after a join.
+TRACKING = timedelta(days=14)
+WEEK_TWO = (timedelta(days=7), timedelta(days=14))
+MAX_INTERESTS = 25  # a Discord select menu holds at most 25 options
+MAX_TEMPLATES = 10  # per language
+# A volunteer's "last seen" is written at most this often (messages are a hot path).
+SEEN_WRITE_EVERY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """What to do for a member who just joined."""
+
+    user_id: int
+    batched: bool
+    rules_gate: bool
+    use_dm: bool
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What one message changed: a newcomer's first message, newcomers now answered."""
+
+    first_message: bool
+    answered: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Interest:
+    """One interest offered to newcomers, and the role it hands out."""
+
+    id: int
+    label: str
+    role_id: int
+
+
+@dataclass(frozen=True)
+class PickResult:
+    """The interest roles to add and remove after a member's choice."""
+
+    add_role_ids: tuple[int, ...]
+    remove_role_ids: tuple[int, ...]
+    first_time: bool
+
+
+@dataclass(frozen=True)
+class WelcomeTemplate:
+    """A manager-written welcome variant."""
+
+    id: int
+    lang: str
+    body: str
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    """One step of the funnel: how many members reached it."""
+
+    key: str
+    count: int
+    of_joined: float | None
+    of_previous: float | None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    """Onboarding conversion for members who joined in [since, until)."""
+
+    since: datetime
+    until: datetime
+    steps: tuple[FunnelStep, ...]
+
+
+FUNNEL_STEPS = ("joined", "accepted", "interests", "first_message", "replied", "week2")
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+class OnboardingService:
+    """Everything onboarding decides, over its own tables."""
+
+    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: Scheduler) -> None:
+        self._db = db
+        self._clock = clock
+        self._settings = settings
+        self._scheduler = scheduler
+        self._seen_written: dict[tuple[int, int], datetime] = {}
+
+    def _now(self) -> int:
+        return to_ts(self._clock.now())
+
+    # ------------------------------------------------------------------ joins
+
+    async def member_joined(self, guild_id: int, user_id: int, *, pending: bool = False) -> JoinPlan:
+        """Record a join, schedule its follow-ups, and say whether the welcome waits for a batch."""
+        now = self._now()
+        limit = int(await self._settings.get(guild_id, "raid_joins_per_minute"))
+        recent = int(
+            await self._db.fetchval(
+                "SELECT COUNT(*) FROM onboarding_members WHERE guild_id = ? AND tracked = 1 AND joined_at > ?"
+                " AND user_id != ?",
+                (guild_id, now - 60, user_id),
+            )
+            or 0
+        )
+        batched = recent + 1 > limit
+        await self._db.execute(
+            "INSERT INTO onboarding_members(guild_id, user_id, joined_at, screening, welcome_pending)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, user_id) DO UPDATE SET"
+            " joined_at = excluded.joined_at, screening = excluded.screening,"
+            " welcome_pending = excluded.welcome_pending, tracked = 1",
+            (guild_id, user_id, now, int(pending), int(batched)),
+        )
+        gate = bool(await self._settings.get(guild_id, "rules_gate")) and not pending
+        if gate and not await self._accepted(guild_id, user_id):
+            hours = int(await self._settings.get(guild_id, "rules_reminder_hours"))
+            await self._schedule(guild_id, RULES_REMINDER, timedelta(hours=hours), user_id)
+        days = int(await self._settings.get(guild_id, "nudge_days"))
+        if days > 0:
+            await self._schedule(guild_id, NUDGE, timedelta(days=days), user_id)
+        if batched:
+            await self._scheduler.schedule(
+                guild_id, BATCH_WELCOME, self._clock.now() + BATCH_WINDOW, {}, dedupe_key="batch"
+            )
+        use_dm = bool(await self._settings.get(guild_id, "onboarding_dm")) and not batched
+        return JoinPlan(user_id, batched, gate, use_dm)
+
+    async def _schedule(self, guild_id: int, kind: str, delay: timedelta, user_id: int, **extra: Any) -> None:
+        await self._scheduler.schedule(
+            guild_id, kind, self._clock.now() + delay, {"user_id": user_id, **extra}, dedupe_key=str(user_id)
+        )
+
+    async def _accepted(self, guild_id: int, user_id: int) -> bool:
+        value = await self._db.fetchval(
+            "SELECT accepted_at FROM onboarding_members WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        return value is not None
+
+    async def member_left(self, guild_id: int, user_id: int) -> None:
+        """Cancel the member's pending follow-ups; their funnel row stays for the statistics."""
+        for kind in (RULES_REMINDER, NUDGE, UNANSWERED):
+            await self._scheduler.cancel(guild_id, kind, str(user_id))
+        await self._db.execute(
+            "UPDATE onboarding_members SET welcome_pending = 0 WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+
+    async def mark_welcomed(self, guild_id: int, user_id: int) -> None:
+        """Remember that the member's welcome went out."""
+        await self._db.execute(
+            "UPDATE onboarding_members SET welcomed_at = ?, welcome_pending = 0 WHERE guild_id = ? AND user_id = ?",
+            (self._now(), guild_id, user_id),
+        )
+
+    async def take_batch(self, guild_id: int) -> list[int]:
+        """Claim the members held back during a raid (oldest join first) and mark them welcomed."""
+        now = self._now()
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT user_id FROM onboarding_members WHERE guild_id = ? AND welcome_pending = 1"
+                " ORDER BY joined_at, user_id",
+                (guild_id,),
+            )
+            ids = [row[0] for row in await cursor.fetchall()]
+            await cursor.close()
+            await conn.execute(
+                "UPDATE onboarding_members SET welcome_pending = 0, welcomed_at = ?"
+                " WHERE guild_id = ? AND welcome_pending = 1",
+                (now, guild_id),
+            )
+        return ids
+
+    # ------------------------------------------------------------ rules gate
+
+    async def accept_rules(self, guild_id: int, user_id: int) -> bool:
+        """Record acceptance (or Discord's screening completed); True the first time."""
+        now = self._now()
+        await self._db.execute(
+            "INSERT INTO onboarding_members(guild_id, user_id, joined_at, tracked) VALUES (?, ?, ?, 0)"
+            " ON CONFLICT(guild_id, user_id) DO NOTHING",
+            (guild_id, user_id, now),
+        )
+        changed = await self._db.execute(
+            "UPDATE onboarding_members SET accepted_at = ? WHERE guild_id = ? AND user_id = ? AND accepted_at IS NULL",
+            (now, guild_id, user_id),
+        )
+        await self._scheduler.cancel(guild_id, RULES_REMINDER, str(user_id))
+        return changed > 0
+
+    async def claim_rules_reminder(self, guild_id: int, user_id: int) -> bool:
+        """Claim the one rules reminder: True when it is still due (not accepted, not yet sent)."""
+        changed = await self._db.execute(
+            "UPDATE onboarding_members SET reminded_at = ? WHERE guild_id = ? AND user_id = ?"
+            " AND accepted_at IS NULL AND reminded_at IS NULL AND nudge_opt_out = 0",
+            (self._now(), guild_id, user_id),
+        )
+        return changed > 0
+
+    # ----------------------------------------------------------------- nudge
+
+    async def claim_nudge(self, guild_id: int, user_id: int) -> bool:
+        """Claim the one nudge: True when the member is still silent, not opted out, not yet nudged."""
+        changed = await self._db.execute(
+            "UPDATE onboarding_members SET nudged_at = ? WHERE guild_id = ? AND user_id = ?"
+            " AND first_message_at IS NULL AND nudged_at IS NULL AND nudge_opt_out = 0",
+            (self._now(), guild_id, user_id),
+        )
+        return changed > 0
+
+    async def opt_out(self, guild_id: int, user_id: int) -> None:
+        """Stop nudges and reminders for this member."""
+        await self._db.execute(
+            "INSERT INTO onboarding_members(guild_id, user_id, joined_at, nudge_opt_out, tracked)"
+            " VALUES (?, ?, ?, 1, 0)"
+            " ON CONFLICT(guild_id, user_id) DO UPDATE SET nudge_opt_out = 1",
+            (guild_id, user_id, self._now()),
+        )
+        for kind in (RULES_REMINDER, NUDGE):
+            await self._scheduler.cancel(guild_id, kind, str(user_id))
+
+    # -------------------------------------------------------------- messages
+
+    async def message_seen(
+        self,
+        guild_id: int,
+        author_id: int,
+        channel_id: int,
+        message_id: int,
+        *,
+        reply_to_author_id: int | None = None,
+        mention_ids: Sequence[int] = (),
+    ) -> MessageOutcome:
+        """Track a newcomer's first message and week-2 activity, and answers to waiting newcomers."""
+        now = self._now()
+        first = False
+        row = await self._db.fetchone(
+            "SELECT joined_at, first_message_at, week2_active_at FROM onboarding_members"
+            " WHERE guild_id = ? AND user_id = ? AND tracked = 1 AND joined_at > ?",
+            (guild_id, author_id, now - int(TRACKING.total_seconds())),
+        )
+        if row is not None:
+            if row["first_message_at"] is None:
+                first = await self._first_message(guild_id, author_id, channel_id, message_id)
+            age = now - row["joined_at"]
+            if row["week2_active_at"] is None and WEEK_TWO[0].total_seconds() <= age:
+                await self._db.execute(
+                    "UPDATE onboarding_members SET week2_active_at = ? WHERE guild_id = ? AND user_id = ?",
+                    (now, guild_id, author_id),
+                )
+        answered = await self._answers(guild_id, author_id, channel_id, reply_to_author_id, mention_ids)
+        return MessageOutcome(first, answered)
+
+    async def _first_message(self, guild_id: int, user_id: int, channel_id: int, message_id: int) -> bool:
+        changed = await self._db.execute(
+            "UPDATE onboarding_members SET first_message_at = ?, first_message_channel_id = ?,"
+            " first_message_id = ? WHERE guild_id = ? AND user_id = ? AND first_message_at IS NULL",
+            (self._now(), channel_id, message_id, guild_id, user_id),
+        )
+        if not changed:
+            return False
+        await self._scheduler.cancel(guild_id, NUDGE, str(user_id))
+        minutes = int(await self._settings.get(guild_id, "first_reply_minutes"))
+        await self._schedule(
+            guild_id,
+            UNANSWERED,
+            timedelta(minutes=minutes),
+            user_id,
+            channel_id=channel_id,
+            message_id=message_id,
+        )
+        return True
+
+    async def _answers(
+        self,
+        guild_id: int,
+        author_id: int,
+        channel_id: int,
+        reply_to_author_id: int | None,
+        mention_ids: Sequence[int],
+    ) -> tuple[int, ...]:
+        # A newcomer counts as answered by someone else's reply, mention, or message in the same channel:
+        # in a small community, talking right after someone in their channel is answering them.
+        now = self._now()
+        waiting = await self._db.fetchall(
+            "SELECT user_id, first_message_channel_id FROM onboarding_members WHERE guild_id = ?"
+            " AND first_message_at IS NOT NULL AND first_reply_at IS NULL AND first_message_at > ?"
+            " AND user_id != ?",
+            (guild_id, now - int(TRACKING.total_seconds()), author_id),
+        )
+        targets = {reply_to_author_id, *mention_ids}
+        answered = tuple(
+            row["user_id"]
+            for row in waiting
+            if row["user_id"] in targets or row["first_message_channel_id"] == channel_id
+        )
+        for user_id in answered:
+            await self._db.execute(
+                "UPDATE onboarding_members SET first_reply_at = ? WHERE guild_id = ? AND user_id = ?",
+                (now, guild_id, user_id),
+            )
+            await self._scheduler.cancel(guild_id, UNANSWERED, str(user_id))
+        return answered
+
+    async def claim_unanswered(self, guild_id: int, user_id: int) -> bool:
+        """Claim the staff ping: True when the first message is still unanswered and nobody was pinged."""
+        changed = await self._db.execute(
+            "UPDATE onboarding_members SET staff_pinged_at = ? WHERE guild_id = ? AND user_id = ?"
+            " AND first_message_at IS NOT NULL AND first_reply_at IS NULL AND staff_pinged_at IS NULL",
+            (self._now(), guild_id, user_id),
+        )
+        return changed > 0
+
+    # ----------------------------------------------------------------- buddy
+
+    async def volunteer_seen(self, guild_id: int, user_id: int) -> None:
+        """Note that a welcome volunteer is around (written at most hourly per volunteer)."""
+        now = self._clock.now()
+        last = self._seen_written.get((guild_id, user_id))
+        if last is not None and now - last < SEEN_WRITE_EVERY:
+            return
+        self._seen_written[(guild_id, user_id)] = now
+        await self._db.execute(
+            "INSERT INTO onboarding_volunteers_seen(guild_id, user_id, last_seen_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(guild_id, user_id) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+            (guild_id, user_id, to_ts(now)),
+        )
+
+    async def assign_buddy(self, guild_id: int, user_id: int, volunteer_ids: Sequence[int]) -> int | None:
+        """Pick the next volunteer round-robin, skipping those not seen for `buddy_idle_days`.
+
+        A volunteer never seen since Hearth arrived is given the benefit of the doubt.
+        """
+        idle_days = int(await self._settings.get(guild_id, "buddy_idle_days"))
+        cutoff = self._now() - idle_days * 86400
+        seen = {
+            row["user_id"]: row["last_seen_at"]
+            for row in await self._db.fetchall(
+                "SELECT user_id, last_seen_at FROM onboarding_volunteers_seen WHERE guild_id = ?", (guild_id,)
+            )
+        }
+        eligible = sorted(v for v in set(volunteer_ids) if v != user_id and seen.get(v, cutoff) >= cutoff)
+        if not eligible:
+            return None
+        last = await self._db.fetchval(
+            "SELECT value FROM onboarding_rotation WHERE guild_id = ? AND name = 'buddy'", (guild_id,)
+        )
+        after = [v for v in eligible if last is None or v > last]
+        buddy = after[0] if after else eligible[0]
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO onboarding_rotation(guild_id, name, value) VALUES (?, 'buddy', ?)"
+                " ON CONFLICT(guild_id, name) DO UPDATE SET value = excluded.value",
+                (guild_id, buddy),
+            )
+            await conn.execute(
+                "UPDATE onboarding_members SET buddy_id = ? WHERE guild_id = ? AND user_id = ?",
+                (buddy, guild_id, user_id),
+            )
+        return buddy
+
+    # ------------------------------------------------------------- templates
+
+    async def templates(self, guild_id: int, lang: str | None = None) -> list[WelcomeTemplate]:
+        """List the server's welcome variants, optionally for one language."""
+        rows = await self._db.fetchall(
+            "SELECT id, lang, body FROM onboarding_templates WHERE guild_id = ? AND (? IS NULL OR lang = ?)"
+            " ORDER BY id",
+            (guild_id, lang, lang),
+        )
+        return [WelcomeTemplate(row["id"], row["lang"], row["body"]) for row in rows]
+
+    async def add_template(self, guild_id: int, lang: str, body: str) -> WelcomeTemplate:
+        """Validate and store a new welcome variant."""
+        if lang not in LANGUAGES:
+            raise InvalidValue("errors.unknown_language", language=lang[:16])
+        text = templates.validate(body)
+        if len(await self.templates(guild_id, lang)) >= MAX_TEMPLATES:
+            raise InvalidValue("onboarding.errors.too_many_templates", limit=MAX_TEMPLATES)
+        template_id = await self._db.insert(
+            "INSERT INTO onboarding_templates(guild_id, lang, body, created_at) VALUES (?, ?, ?, ?)",
+            (guild_id, lang, text, self._now()),
+        )
+        return WelcomeTemplate(template_id, lang, text)
+
+    async def edit_template(self, guild_id: int, template_id: int, body: str) -> WelcomeTemplate:
+        """Validate and replace a welcome variant's text."""
+        text = templates.validate(body)
+        changed = await self._db.execute(
+            "UPDATE onboarding_templates SET body = ? WHERE guild_id = ? AND id = ?",
+            (text, guild_id, template_id),
+        )
+        if not changed:
+            raise NotFound("onboarding.errors.no_template", variant=template_id)
+        lang = await self._db.fetchval("SELECT lang FROM onboarding_templates WHERE id = ?", (template_id,))
+        return WelcomeTemplate(template_id, str(lang), text)
+
+    async def remove_template(self, guild_id: int, template_id: int) -> None:
+        """Delete a welcome variant."""
+        changed = await self._db.execute(
+            "DELETE FROM onboarding_templates WHERE guild_id = ? AND id = ?", (guild_id, template_id)
+        )
+        if not changed:
+            raise NotFound("onboarding.errors.no_template", variant=template_id)
+
+    async def template(self, guild_id: int, template_id: int) -> WelcomeTemplate:
+        """Return one of the server's variants."""
+        row = await self._db.fetchone(
+            "SELECT id, lang, body FROM onboarding_templates WHERE guild_id = ? AND id = ?",
+            (guild_id, template_id),
+        )
+        if row is None:
+            raise NotFound("onboarding.errors.no_template", variant=template_id)
+        return WelcomeTemplate(row["id"], row["lang"], row["body"])
+
+    async def next_variant(self, guild_id: int, lang: str, defaults: Sequence[str]) -> str:
+        """Return the next welcome text in rotation: the server's own variants, else `defaults`."""
+        bodies = [t.body for t in await self.templates(guild_id, lang)] or list(defaults)
+        if not bodies:
+            raise LookupError(f"no welcome text for {lang}")
+        name = f"welcome:{lang}"
+        async with self._db.transaction() as conn:
+            cursor = await conn.execute(
+                "SELECT value FROM onboarding_rotation WHERE guild_id = ? AND name = ?", (guild_id, name)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            index = 0 if row is None else int(row[0]) + 1
+            await conn.execute(
+                "INSERT INTO onboarding_rotation(guild_id, name, value) VALUES (?, ?, ?)"
+                " ON CONFLICT(guild_id, name) DO UPDATE SET value = excluded.value",
+                (guild_id, name, index),
+            )
+        return bodies[index % len(bodies)]
+
+    # ------------------------------------------------------------- interests
+
+    async def interests(self, guild_id: int) -> list[Interest]:
+        """List the interests offered, in the order they were added."""
+        rows = await self._db.fetchall(
+            "SELECT id, label, role_id FROM onboarding_interests WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [Interest(row["id"], row["label"], row["role_id"]) for row in rows]
+
+    async def add_interest(self, guild_id: int, label: str, role_id: int) -> Interest:
+        """Offer a new interest mapped to a role."""
+        label = label.strip()
+        if not label or len(label) > 100:
+            raise InvalidValue("onboarding.errors.bad_label")
+        current = await self.interests(guild_id)
+        if len(current) >= MAX_INTERESTS:
+            raise InvalidValue("onboarding.errors.too_many_interests", limit=MAX_INTERESTS)
+        if any(i.label.casefold() == label.casefold() for i in current):
+            raise InvalidValue("onboarding.errors.duplicate_interest", label=label)
+        interest_id = await self._db.insert(
+            "INSERT INTO onboarding_interests(guild_id, label, role_id) VALUES (?, ?, ?)",
+            (guild_id, label, role_id),
+        )
+        return Interest(interest_id, label, role_id)
+
+    async def remove_interest(self, guild_id: int, label: str) -> Interest:
+        """Stop offering an interest (members keep the role; their pick is forgotten)."""
+        for interest in await self.interests(guild_id):
+            if interest.label.casefold() == label.strip().casefold():
+                await self._db.execute("DELETE FROM onboarding_interests WHERE id = ?", (interest.id,))
+                return interest
+        raise NotFound("onboarding.errors.no_interest", label=label[:100])
+
+    async def picks(self, guild_id: int, user_id: int) -> list[Interest]:
+        """Return the interests a member picked."""
+        rows = await self._db.fetchall(
+            "SELECT i.id, i.label, i.role_id FROM onboarding_picks p JOIN onboarding_interests i"
+            " ON i.id = p.interest_id WHERE p.guild_id = ? AND p.user_id = ? ORDER BY i.id",
+            (guild_id, user_id),
+        )
+        return [Interest(row["id"], row["label"], row["role_id"]) for row in rows]
+
+    async def set_picks(self, guild_id: int, user_id: int, interest_ids: Sequence[int]) -> PickResult:
+        """Replace a member's picks; return the roles to add and remove."""
+        offered = {i.id: i for i in await self.interests(guild_id)}
+        chosen = {i for i in interest_ids if i in offered}
+        before = {i.id for i in await self.picks(guild_id, user_id)}
+        now = self._now()
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO onboarding_members(guild_id, user_id, joined_at, tracked) VALUES (?, ?, ?, 0)"
+                " ON CONFLICT(guild_id, user_id) DO NOTHING",
+                (guild_id, user_id, now),
+            )
+            await conn.execute(
+                "DELETE FROM onboarding_picks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+            )
+            await conn.executemany(
+                "INSERT INTO onboarding_picks(guild_id, user_id, interest_id, picked_at) VALUES (?, ?, ?, ?)",
+                [(guild_id, user_id, i, now) for i in sorted(chosen)],
+            )
+            cursor = await conn.execute(
+                "UPDATE onboarding_members SET interests_at = ? WHERE guild_id = ? AND user_id = ?"
+                " AND interests_at IS NULL",
+                (now if chosen else None, guild_id, user_id),
+            )
+            first = cursor.rowcount > 0 and bool(chosen)
+            await cursor.close()
+        keep = {offered[i].role_id for i in chosen}
+        add = tuple(sorted(offered[i].role_id for i in chosen - before))
+        remove = tuple(sorted(offered[i].role_id for i in before - chosen if offered[i].role_id not in keep))
+        return PickResult(add, remove, first)
+
+    # ---------------------------------------------------------------- funnel
+
+    async def funnel(self, guild_id: int, since: datetime, until: datetime) -> Funnel:
+        """Count members who joined in [since, until) at each onboarding step."""
+        row = await self._db.fetchone(
+            "SELECT COUNT(joined_at), COUNT(accepted_at), COUNT(interests_at), COUNT(first_message_at),"
+            " COUNT(first_reply_at), COUNT(week2_active_at) FROM onboarding_members"
+            " WHERE guild_id = ? AND tracked = 1 AND joined_at >= ? AND joined_at < ?",
+            (guild_id, to_ts(since), to_ts(until)),
+        )
+        counts = [int(value or 0) for value in (tuple(row) if row is not None else ())]
+        steps = []
+        for index, key in enumerate(FUNNEL_STEPS):
+            previous = counts[index - 1] if index else counts[0]
+            steps.append(
+                FunnelStep(
+                    key, counts[index], _ratio(counts[index], counts[0]), _ratio(counts[index], previous)
+                )
+            )
+        return Funnel(since, until, tuple(steps))
+
+    # --------------------------------------------------------------- privacy
+
+    async def export(self, guild_id: int, user_id: int) -> dict[str, Any]:
+        """Return everything onboarding stores about a member."""
+        row = await self._db.fetchone(
+            "SELECT * FROM onboarding_members WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+        )
+        state = dict(row) if row is not None else None
+        if state is not None:
+            for key, value in state.items():
+                if key.endswith("_at") and value is not None:
+                    state[key] = from_ts(value).isoformat()
+        return {"state": state, "interests": [p.label for p in await self.picks(guild_id, user_id)]}
+
+    async def forget(self, guild_id: int, user_id: int) -> int:
+        """Delete everything onboarding stores about a member; return the rows deleted."""
+        async with self._db.transaction() as conn:
+            deleted = 0
+            for statement in (
+                "DELETE FROM onboarding_picks WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM onboarding_members WHERE guild_id = ? AND user_id = ?",
+                "DELETE FROM onboarding_volunteers_seen WHERE guild_id = ? AND user_id = ?",
+            ):
+                cursor = await conn.execute(statement, (guild_id, user_id))
+                deleted += cursor.rowcount
+                await cursor.close()
+        for kind in (RULES_REMINDER, NUDGE, UNANSWERED):
+            await self._scheduler.cancel(guild_id, kind, str(user_id))
+        return deleted
