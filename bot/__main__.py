@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate configuration and database without connecting",
         description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.",
     )
+    conflict = sub.add_parser(
+        "conflict",
+        help="offline conflict scoring tools",
+        description="Offline tools for the conflict scorer; nothing here connects to Discord.",
+    )
+    conflict_sub = conflict.add_subparsers(dest="conflict_command", metavar="SUBCOMMAND", required=True)
+    conflict_sub.add_parser(
+        "score",
+        help="score JSON Lines snippets from stdin, one output line per input line",
+        description="Read JSON Lines conversation snippets on stdin and write one JSON line per input "
+        "line ({id, score, flag}) on stdout, in order. See bot/conflict/cli.py for the format.",
+    )
     return parser
 
 
@@ -81,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen command; return the exit status."""
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    if command == "conflict" and args.conflict_command == "score":
+        # Needs no configuration or database; stdout carries only the scores.
+        from bot.conflict.cli import score_stream
+
+        score_stream(sys.stdin, sys.stdout)
+        return EXIT_OK
     try:
         config = load_config()
     except ConfigError as exc:
