@@ -76,6 +76,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ctx_self_prev",
     "ctx_other_prev",
     "ctx_swear_habit",
+    "link",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -268,7 +269,8 @@ class HostilityScore:
     reasons: tuple[str, ...]
 
 
-_MENTION_RE = re.compile(r"<@!?\d+>|(?<!\w)@\w+")
+# "@url" is the link placeholder of anonymised tweet sets, not a member.
+_MENTION_RE = re.compile(r"<@!?\d+>|(?<!\w)@(?!url\b)\w+")
 _REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "’": "'"})
 _QUOTE_SPLIT_RE = re.compile(r"[\"“”«»]")
@@ -295,6 +297,7 @@ def extract_features(
     lex = lexicon if lexicon is not None else _default_lexicon("fr" if lang == "fr" else "en")
     vec = [0.0] * len(FEATURE_NAMES)
 
+    link = "http" in text or "@url" in text or "www." in text
     mentions = _MENTION_RE.findall(text) if "@" in text else ()
     if mentions:
         text = _MENTION_RE.sub(" @ ", text)
@@ -411,6 +414,7 @@ def extract_features(
     vec[30] = ctx.self_prev
     vec[31] = ctx.other_prev if targeted else 0.0
     vec[32] = ctx.swear_habit if profanity and not strong else 0.0
+    vec[33] = 1.0 if link else 0.0
 
     lexical = (
         0.5 * insult
