@@ -110,7 +110,7 @@ _HOSTILE_CATS = ("insult", "profanity", "slur", "threat", "dehum", "sexual", "ha
 _BITS: Mapping[str, int] = {
     name: 1 << i
     for i, name in enumerate(
-        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly")
+        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly", "mild")
     )
 }
 _HOSTILE = sum(_BITS[c] for c in _HOSTILE_CATS)
@@ -122,6 +122,13 @@ _IDENTITY = _BITS["identity"]
 _LAUGH = _BITS["laugh"]
 _FRIENDLY = _BITS["friendly"]
 _COMMAND = _BITS["command"]
+# Words that insult only when aimed at someone ("you're trash") and
+# dehumanise only next to a group ("X are animals"); otherwise plain words.
+_MILD = _BITS["mild"]
+# French elided reflexive/subject pronouns start verbs, never insults:
+# "s'attarder" (to linger) is not "attardé".
+_VERB_HEADS = frozenset(("s", "m", "j"))
+_NOT_AFTER_VERB_HEAD = _PERSONAL | _BITS["dehum"] | _MILD
 _HOSTILE_BITS = tuple((i, _BITS[c]) for i, c in enumerate(_HOSTILE_CATS))
 
 
@@ -205,7 +212,12 @@ class Lexicon:
         if "'" in token:
             head, _, tail = token.partition("'")
             mask = self._exact.get(head + "'", 0)
-            return mask | self.lookup(tail) if tail else mask
+            if not tail:
+                return mask
+            tail_mask = self.lookup(tail)
+            if head in _VERB_HEADS:
+                tail_mask &= ~_NOT_AFTER_VERB_HEAD
+            return mask | tail_mask
         if "-" in token:
             merged = 0
             for part in token.split("-"):
@@ -312,6 +324,8 @@ def extract_features(
     quoted = 0
     reported = 0
     direct = 0
+    mild = 0
+    mild_direct = 0
     seen = 0
     quotes = '"' in norm or "“" in norm or "«" in norm
     raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
@@ -342,6 +356,11 @@ def extract_features(
             if mask & _REPORT:
                 last_report = i
             if not mask & _HOSTILE:
+                if mask & _MILD and i - last_negator > _NEG_WINDOW and not in_quote:
+                    if i - last_you <= _DIRECT_WINDOW:
+                        mild_direct += 1
+                    else:
+                        mild += 1
                 continue
             for index, bit in _HOSTILE_BITS:
                 if mask & bit:
@@ -373,6 +392,11 @@ def extract_features(
 
     ctx = context if context is not None else _NO_CONTEXT
     targeted = you or addressed or ctx.reply_to_other or command > 0
+    if mild_direct:
+        counts[0] += mild_direct
+        direct += mild_direct
+    if mild and identity:
+        counts[4] += mild
     neg = -compound if compound < 0 else 0.0
     pos = compound if compound > 0 else 0.0
     insult, profanity, slur, threat, dehum, sexual, hate = (c if c < 2 else 2 for c in counts)
