@@ -44,6 +44,8 @@ from bot.conflict.cli import record_features  # noqa: E402
 from bot.conflict.scoring import _BITS, DATA_DIR, FEATURE_NAMES, _default_lexicon  # noqa: E402
 
 L2 = 2.0
+FR_DELTA = os.environ.get("FR_DELTA", "0") == "1"
+FR_L2 = float(os.environ.get("FR_L2", "20"))
 # Experimental bag-of-words column (script only, see --loso): appended after
 # the shipped features; the shipped model does not use it.
 NAMES = (*FEATURE_NAMES, "bow")
@@ -85,7 +87,11 @@ NON_NEGATIVE = {
     "bow",
 }
 # Features that only ever lower the score (negation, quotation, friendly cues).
-NON_POSITIVE = {"negated", "quoted", "reported", "prof_x_pos", "prof_x_laugh", "laugh"}
+NON_POSITIVE = {"negated", "quoted", "reported", "prof_x_pos", "prof_x_laugh", "laugh", "self_directed"}
+# A bare mention of a group ("women", "immigrés") must never be enough to
+# flag: the sets oversample identity words in hateful cases, so the fitted
+# weight would otherwise make any identity mention border on the threshold.
+UPPER_BOUNDS = {"identity": 0.8}
 ANCHOR_SET = "convabuse"
 THRESHOLD_SETS = ("davidson", "convabuse")
 MIN_PRECISION = 0.775
@@ -210,23 +216,34 @@ def out_of_fold_bow(
     return out
 
 
-def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return (feature weights, per-group intercepts) with fixed priors applied."""
+def fit(
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int, fr_delta: bool = FR_DELTA
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (feature weights, French weights, per-group intercepts) with fixed priors applied.
+
+    French weights = shared weights + a French offset under a stronger L2
+    (FR_L2), so French only departs from English where the French sets insist.
+    Sign constraints hold for both languages.
+    """
     fixed = np.array([FIXED_WEIGHTS.get(n, np.nan) for n in NAMES])
     free = np.isnan(fixed)
-    offset = x[:, ~free] @ fixed[~free]
+    fixed_part = np.where(free, 0.0, fixed)
+    offset = x @ fixed_part
     xf = x[:, free]
     free_names = [n for n, f in zip(NAMES, free, strict=True) if f]
     lower = np.array([0.0 if n in NON_NEGATIVE else -np.inf for n in free_names])
-    upper = np.array([0.0 if n in NON_POSITIVE else np.inf for n in free_names])
+    upper = np.array([UPPER_BOUNDS.get(n, 0.0 if n in NON_POSITIVE else np.inf) for n in free_names])
+    is_fr = x[:, NAMES.index("is_fr")][:, None]
     onehot = np.zeros((len(y), n_groups))
     onehot[np.arange(len(y)), groups] = 1.0
-    design = np.hstack([xf, onehot])
+    d = xf.shape[1]
+    blocks = [xf, xf * is_fr] if fr_delta else [xf]
+    design = np.hstack([*blocks, onehot])
     # Each set weighs the same in total, whatever its size.
     counts = np.bincount(groups, minlength=n_groups).astype(float)
     sample_w = (len(y) / n_groups) / counts[groups]
-    d = xf.shape[1]
-    penalty = np.concatenate([np.full(d, L2), np.full(n_groups, 1e-6)])
+    pen = [np.full(d, L2)] + ([np.full(d, FR_L2)] if fr_delta else [])
+    penalty = np.concatenate([*pen, np.full(n_groups, 1e-6)])
     theta = np.zeros(design.shape[1])
     for _ in range(100):
         z = design @ theta + offset
@@ -236,16 +253,27 @@ def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int) -> tupl
         step = np.linalg.solve(hess, grad)
         theta = theta - step
         theta[:d] = np.clip(theta[:d], lower, upper)
+        if fr_delta:
+            theta[d : 2 * d] = np.clip(theta[d : 2 * d], lower - theta[:d], upper - theta[:d])
         if np.max(np.abs(step)) < 1e-8:
             break
     weights = fixed.copy()
     weights[free] = theta[:d]
-    return weights, theta[d:]
+    weights_fr = weights.copy()
+    if fr_delta:
+        weights_fr[free] += theta[d : 2 * d]
+    return weights, weights_fr, theta[len(blocks) * d :]
 
 
-def scores_of(x: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:
-    """Return sigmoid(bias + x·w)."""
-    return 1.0 / (1.0 + np.exp(-(x @ weights + bias)))
+def scores_of(
+    x: np.ndarray, weights: np.ndarray, bias: float, weights_fr: np.ndarray | None = None
+) -> np.ndarray:
+    """Return sigmoid(bias + x·w), French rows with weights_fr when given."""
+    z = x @ weights
+    if weights_fr is not None:
+        fr = x[:, NAMES.index("is_fr")] > 0
+        z[fr] = x[fr] @ weights_fr
+    return 1.0 / (1.0 + np.exp(-(z + bias)))
 
 
 def choose_threshold(scores: dict[str, np.ndarray], labels: dict[str, np.ndarray]) -> float:
@@ -277,6 +305,7 @@ class Fitted:
 
     names: list[str]
     weights: np.ndarray
+    weights_fr: np.ndarray
     intercepts: np.ndarray
     bow: dict[str, float]
     x: np.ndarray
@@ -295,15 +324,15 @@ def fit_sets(examples: list[Example], x_all: np.ndarray, tokens: list[list[str]]
     if use_bow:
         x[:, BOW] = out_of_fold_bow(examples, tokens, y, groups, len(names))
         bow = fit_bow(tokens, y, groups, len(names))
-    weights, intercepts = fit(x, y, groups, len(names))
-    return Fitted(names, weights, intercepts, bow, x, y, groups)
+    weights, weights_fr, intercepts = fit(x, y, groups, len(names))
+    return Fitted(names, weights, weights_fr, intercepts, bow, x, y, groups)
 
 
 def apply(fitted: Fitted, x: np.ndarray, tokens: list[list[str]], bias: float) -> np.ndarray:
     """Score unseen examples with a fitted scorer."""
     x = x.copy()
     x[:, BOW] = bow_column(tokens, fitted.bow) if fitted.bow else 0.0
-    return scores_of(x, fitted.weights, bias)
+    return scores_of(x, fitted.weights, bias, fitted.weights_fr)
 
 
 def leave_one_set_out(examples: list[Example], x: np.ndarray, tokens: list[list[str]]) -> dict[str, object]:
@@ -358,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     by_set_labels: dict[str, np.ndarray] = {}
     for name in THRESHOLD_SETS:
         mask = groups == group_of[name]
-        by_set_scores[name] = scores_of(x[mask], weights, bias)
+        by_set_scores[name] = scores_of(x[mask], weights, bias, fitted.weights_fr)
         by_set_labels[name] = y[mask].astype(int)
     threshold = choose_threshold(by_set_scores, by_set_labels)
     print(f"bias {bias:+.3f} threshold {threshold}")
@@ -369,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         mask = groups == group_of[name]
         train_auroc[name] = round(
-            auroc(list(scores_of(x[mask], weights, bias)), [int(v) for v in y[mask]]), 4
+            auroc(list(scores_of(x[mask], weights, bias, fitted.weights_fr)), [int(v) for v in y[mask]]), 4
         )
     print("train AUROC (out-of-fold bow)", train_auroc)
 
@@ -384,6 +413,12 @@ def main(argv: list[str] | None = None) -> int:
         "bias": round(bias, 6),
         "threshold": threshold,
         "weights": {n: round(float(w), 6) for n, w in zip(FEATURE_NAMES, weights[:BOW], strict=True)},
+        "fr_l2": FR_L2 if FR_DELTA else None,
+        "weights_fr": (
+            {n: round(float(w), 6) for n, w in zip(FEATURE_NAMES, fitted.weights_fr[:BOW], strict=True)}
+            if FR_DELTA
+            else None
+        ),
     }
     args.out.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -77,8 +77,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ctx_other_prev",
     "ctx_swear_habit",
     "link",
+    "self_directed",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
+_IS_FR = _INDEX["is_fr"]
 
 # Feature -> machine reason code a cog can translate. Features missing here
 # never appear as a reason (they only modulate the score).
@@ -110,7 +112,7 @@ _HOSTILE_CATS = ("insult", "profanity", "slur", "threat", "dehum", "sexual", "ha
 _BITS: Mapping[str, int] = {
     name: 1 << i
     for i, name in enumerate(
-        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly", "mild")
+        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly", "mild", "me")
     )
 }
 _HOSTILE = sum(_BITS[c] for c in _HOSTILE_CATS)
@@ -125,6 +127,7 @@ _COMMAND = _BITS["command"]
 # Words that insult only when aimed at someone ("you're trash") and
 # dehumanise only next to a group ("X are animals"); otherwise plain words.
 _MILD = _BITS["mild"]
+_ME = _BITS["me"]
 # French elided reflexive/subject pronouns start verbs, never insults:
 # "s'attarder" (to linger) is not "attardé".
 _VERB_HEADS = frozenset(("s", "m", "j"))
@@ -224,6 +227,11 @@ class Lexicon:
                 if part:
                     merged |= self.lookup(part)
             return merged
+        if not token.isascii():
+            # Mixed or misplaced accents ("dégenéré"): match the bare letters.
+            bare = _strip_accents(token)
+            if bare != token:
+                return self.lookup(bare)
         return 0
 
 
@@ -326,6 +334,7 @@ def extract_features(
     direct = 0
     mild = 0
     mild_direct = 0
+    self_directed = 0
     seen = 0
     quotes = '"' in norm or "“" in norm or "«" in norm
     raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
@@ -341,7 +350,7 @@ def extract_features(
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         n_tokens += len(tokens)
         letters += sum(map(len, tokens))
-        last_negator = last_you = last_report = -100
+        last_negator = last_you = last_report = last_me = -100
         for i, tok in enumerate(tokens):
             mask = cache_get(tok)
             if mask is None:
@@ -355,6 +364,8 @@ def extract_features(
                 last_you = i
             if mask & _REPORT:
                 last_report = i
+            if mask & _ME:
+                last_me = i
             if not mask & _HOSTILE:
                 if mask & _MILD and i - last_negator > _NEG_WINDOW and not in_quote:
                     if i - last_you <= _DIRECT_WINDOW:
@@ -371,6 +382,9 @@ def extract_features(
                 quoted += 1
             elif i - last_report <= _REPORT_WINDOW:
                 reported += 1
+            elif mask & _PERSONAL and i - last_me <= _DIRECT_WINDOW and last_me > last_you:
+                # "I'm a proud queer", "je suis trop con": about oneself, not at anyone.
+                self_directed += 1
             elif mask & _PERSONAL and i - last_you <= _DIRECT_WINDOW:
                 direct += 1
     command = 0
@@ -439,6 +453,7 @@ def extract_features(
     vec[31] = ctx.other_prev if targeted else 0.0
     vec[32] = ctx.swear_habit if profanity and not strong else 0.0
     vec[33] = 1.0 if link else 0.0
+    vec[34] = min(self_directed, 2)
 
     lexical = (
         0.5 * insult
@@ -459,11 +474,16 @@ def extract_features(
 
 @dataclass(frozen=True, slots=True)
 class HostilityModel:
-    """Logistic weights over FEATURE_NAMES plus the default flag threshold."""
+    """Logistic weights over FEATURE_NAMES plus the default flag threshold.
+
+    weights_fr (optional) replaces weights for French messages (is_fr = 1);
+    None means one set of weights for both languages.
+    """
 
     bias: float
     weights: tuple[float, ...]
     threshold: float
+    weights_fr: tuple[float, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> HostilityModel:
@@ -475,11 +495,25 @@ class HostilityModel:
         if unknown:
             raise ValueError(f"unknown features in weights: {sorted(unknown)}")
         weights = tuple(float(raw.get(name, 0.0)) for name in FEATURE_NAMES)
+        weights_fr: tuple[float, ...] | None = None
+        raw_fr = data.get("weights_fr")
+        if raw_fr is not None:
+            if not isinstance(raw_fr, Mapping) or set(raw_fr) - set(FEATURE_NAMES):
+                raise ValueError("weights_fr must be an object over FEATURE_NAMES")
+            weights_fr = tuple(
+                float(raw_fr.get(name, w)) for name, w in zip(FEATURE_NAMES, weights, strict=True)
+            )
         bias = data["bias"]
         threshold = data["threshold"]
         if not isinstance(bias, int | float) or not isinstance(threshold, int | float):
             raise ValueError("bias and threshold must be numbers")
-        return cls(bias=float(bias), weights=weights, threshold=float(threshold))
+        return cls(bias=float(bias), weights=weights, threshold=float(threshold), weights_fr=weights_fr)
+
+    def weights_for(self, vector: Sequence[float]) -> tuple[float, ...]:
+        """Return the weights that apply to a feature vector (French or default)."""
+        if self.weights_fr is not None and vector[_IS_FR]:
+            return self.weights_fr
+        return self.weights
 
     def evaluate(self, vector: Sequence[float], threshold: float | None = None) -> HostilityScore:
         """Return score, flag (at threshold, default the model's) and, if flagged, reasons."""
@@ -495,7 +529,7 @@ class HostilityModel:
 
     def logit(self, vector: Sequence[float]) -> float:
         """Return bias + w·x."""
-        return self.bias + sum(map(operator.mul, self.weights, vector))
+        return self.bias + sum(map(operator.mul, self.weights_for(vector), vector))
 
     def score(self, vector: Sequence[float]) -> float:
         """Return the 0..1 hostility score of a feature vector."""
@@ -507,7 +541,7 @@ class HostilityModel:
     def reasons(self, vector: Sequence[float]) -> tuple[str, ...]:
         """Return reason codes for the features that pushed the score up most."""
         scored: dict[str, float] = {}
-        for index, code, weight in _reason_terms(self.weights):
+        for index, code, weight in _reason_terms(self.weights_for(vector)):
             contribution = weight * vector[index]
             if contribution >= _REASON_MIN_CONTRIBUTION:
                 scored[code] = scored.get(code, 0.0) + contribution
