@@ -6,6 +6,7 @@ import ast
 import importlib.util
 import logging
 import pkgutil
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -96,6 +97,7 @@ class HearthBot(commands.Bot):
         self._extensions = discover_extensions() if extensions is None else extensions
         self._flushers: list[Callable[[], Awaitable[None]]] = []
         self._closing = False
+        self._scheduler_started = False
         self.privacy = PrivacyRegistry()
 
     def add_flusher(self, flush: Callable[[], Awaitable[None]]) -> None:
@@ -103,7 +105,7 @@ class HearthBot(commands.Bot):
         self._flushers.append(flush)
 
     async def setup_hook(self) -> None:
-        """Open and migrate the database, build services, load cogs, start the scheduler."""
+        """Open and migrate the database, build services, load cogs (the scheduler starts at on_ready)."""
         self.db = await Database.open(self.config.db_path)
         applied = await self.db.migrate()
         log.info(
@@ -120,7 +122,6 @@ class HearthBot(commands.Bot):
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded %s", name)
-        await self.scheduler.start()
         if self.config.dev_guild_id:
             guild = discord.Object(self.config.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -128,12 +129,19 @@ class HearthBot(commands.Bot):
             log.info("synced %d commands to development guild %s", len(synced), self.config.dev_guild_id)
 
     async def on_ready(self) -> None:
-        """Log who we are and where."""
+        """Log who we are and where; the first time, start running scheduled jobs."""
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+        if not self._scheduler_started:
+            # Not in setup_hook: a job already due at start would run before Discord sent the
+            # guilds, find no guild in the cache and be marked done without doing anything.
+            self._scheduler_started = True
+            await self.scheduler.start()
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
-        """Log any exception an event handler let escape; never silently."""
-        log.error("unhandled error in event %s", event_method)
+        """Log any exception an event handler let escape, with its traceback; never silently."""
+        # discord.py calls this from inside its `except`, so the exception is still current.
+        error = sys.exc_info()[1]
+        log.error("unhandled error in event %s", event_method, exc_info=error)
 
     async def close(self) -> None:
         """Flush pending writes, stop the scheduler, close the database, then disconnect."""

@@ -75,6 +75,12 @@ def _row_counts(path: Any) -> dict[str, int]:
         conn.close()
 
 
+async def _flush(world: World) -> None:
+    """Write what buffered writers hold (the activity pipeline records the test server's joins)."""
+    for flush in world.bot._flushers:
+        await flush()
+
+
 async def test_tree_has_manager_commands_to_walk(world: World) -> None:
     """The walk is not vacuous: /config and its subcommands are found."""
     names = {c.qualified_name for c in manager_commands(world.bot.tree)}
@@ -87,6 +93,7 @@ async def test_every_manager_command_refuses_a_plain_member(world: World, catalo
     commands = manager_commands(world.bot.tree)
     for root in {c.qualified_name.split()[0] for c in commands}:
         await world.grant_command(root, world.member)
+    await _flush(world)
     before = _row_counts(world.bot.db.path)
     failures = []
     for command in commands:
@@ -97,6 +104,7 @@ async def test_every_manager_command_refuses_a_plain_member(world: World, catalo
         if content != refusal or not result.ephemeral:
             failures.append(f"/{command.qualified_name}: {content!r}")
     assert not failures, "manager commands not refused:\n" + "\n".join(failures)
+    await _flush(world)
     assert _row_counts(world.bot.db.path) == before
     world.errors()
 

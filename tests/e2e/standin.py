@@ -280,8 +280,12 @@ class DiscordStandIn:
         resume_enabled: bool = True,
         interaction_deadline: float | None = 3.0,
         echo_bot_events: bool = True,
+        guild_create_delay: float = 0.0,
     ) -> None:
         self._last_id = 0
+        # Real Discord sends READY with every guild "unavailable" and their GUILD_CREATEs later,
+        # often seconds later for a big bot: code that runs before then finds no guild in the cache.
+        self.guild_create_delay = guild_create_delay
         self.token = token
         self.host = host
         self.port = port
@@ -974,6 +978,8 @@ class DiscordStandIn:
             if "shard" in data:
                 ready["shard"] = data["shard"]
             await self._emit(session, "READY", ready)
+            if self.guild_create_delay:
+                await asyncio.sleep(self.guild_create_delay)
             for guild in self.guilds.values():
                 await self._emit(session, "GUILD_CREATE", self._guild_create_payload(guild, intents))
 
