@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 from bot.language import guess_language
@@ -168,11 +169,16 @@ class Lexicon:
         self._prefixes = prefixes
         self._prefix_lengths = tuple(sorted({len(p) for p in prefixes}, reverse=True))
         self.phrase_masks = phrases
-        self.phrase_first_words = frozenset(p.split(" ", 1)[0] for p in phrases)
-        self.phrase_re: re.Pattern[str] | None = None
-        if phrases:
-            alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-            self.phrase_re = re.compile(rf"(?<![\w'])(?:{alternation})(?![\w'])")
+        # Phrases are matched on tokens: first word -> (following words, mask),
+        # longest first, so "ta gueule connard" wins over "ta gueule".
+        by_first: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for phrase, mask in phrases.items():
+            first, *rest = phrase.split(" ")
+            by_first.setdefault(first, []).append((tuple(rest), mask))
+        self.phrase_index: dict[str, tuple[tuple[tuple[str, ...], int], ...]] = {
+            first: tuple(sorted(entries, key=lambda e: -len(e[0]))) for first, entries in by_first.items()
+        }
+        self.phrase_first_words = frozenset(by_first)
         self.cache: dict[str, int] = {}
 
     def lookup(self, token: str) -> int:
@@ -297,7 +303,8 @@ _QUOTE_SPLIT_RE = re.compile(r"[\"“”«»]")
 _TOKEN_RE = re.compile(r"[^\W_](?:[^\W_]|[*'\-](?=[^\W_]))*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
 _LAUGH_EMOJI_RE = re.compile("[😂🤣😆😄😁😅😜😝😛😉🙂😊😀]|[:;]-?[)pPD]|xD")
-_LEET_CHARS = "013457$’"
+_LEET_RE = re.compile("[013457$’]")
+_LOG_LENGTH = tuple(math.log1p(n) / 4.0 for n in range(64))
 _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _NEG_WINDOW = 2
 _REPORT_WINDOW = 6
@@ -315,16 +322,14 @@ def extract_features(
 ) -> MessageFeatures:
     """Compute the feature vector of one message (see FEATURE_NAMES)."""
     lex = lexicon if lexicon is not None else _default_lexicon("fr" if lang == "fr" else "en")
-    vec = [0.0] * len(FEATURE_NAMES)
 
     link = "http" in text or "@url" in text or "www." in text
     mentions = _MENTION_RE.findall(text) if "@" in text else ()
     if mentions:
         text = _MENTION_RE.sub(" @ ", text)
         addressed = True
-    upper = 0 if text.islower() else len(_UPPER_RE.findall(text))
     norm = text.lower()
-    if any(ch in norm for ch in _LEET_CHARS):
+    if _LEET_RE.search(norm) is not None:
         norm = norm.translate(_LEET)
 
     counts = [0] * len(_HOSTILE_CATS)
@@ -343,13 +348,11 @@ def extract_features(
     # too: a message that is all quote (a retweet, a pasted line) speaks for itself.
     quoting = len(segments) > 1 and sum(len(t) for t in segments[::2]) >= 2
     n_tokens = 0
-    letters = 0
     cache_get = lex.cache.get
     for seg_index, tokens in enumerate(segments):
         # A quote that opens on a mention is a retweet or a reply, not a citation.
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         n_tokens += len(tokens)
-        letters += sum(map(len, tokens))
         last_negator = last_you = last_report = last_me = -100
         for i, tok in enumerate(tokens):
             mask = cache_get(tok)
@@ -388,17 +391,28 @@ def extract_features(
             elif mask & _PERSONAL and i - last_you <= _DIRECT_WINDOW:
                 direct += 1
     command = 0
-    if lex.phrase_re is not None and any(
-        not lex.phrase_first_words.isdisjoint(tokens) for tokens in segments
-    ):
-        for match in lex.phrase_re.findall(norm):
-            mask = lex.phrase_masks[match]
-            seen |= mask
-            if mask & _COMMAND:
-                command += 1
-            for index, bit in _HOSTILE_BITS:
-                if mask & bit:
-                    counts[index] += 1
+    first_words = lex.phrase_first_words
+    for tokens in segments:
+        if first_words.isdisjoint(tokens):
+            continue
+        index_get = lex.phrase_index.get
+        i = 0
+        n = len(tokens)
+        while i < n:
+            entries = index_get(tokens[i])
+            if entries is not None:
+                for rest, mask in entries:
+                    end = i + 1 + len(rest)
+                    if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
+                        seen |= mask
+                        if mask & _COMMAND:
+                            command += 1
+                        for index, bit in _HOSTILE_BITS:
+                            if mask & bit:
+                                counts[index] += 1
+                        i = end - 1
+                        break
+            i += 1
     identity = bool(seen & _IDENTITY)
     you = bool(seen & _YOU)
     friendly = bool(seen & _FRIENDLY)
@@ -413,47 +427,61 @@ def extract_features(
         counts[4] += mild
     neg = -compound if compound < 0 else 0.0
     pos = compound if compound > 0 else 0.0
-    insult, profanity, slur, threat, dehum, sexual, hate = (c if c < 2 else 2 for c in counts)
+    insult, profanity, slur, threat, dehum, sexual, hate = counts
+    insult = insult if insult < 2 else 2
+    profanity = profanity if profanity < 2 else 2
+    slur = slur if slur < 2 else 2
+    threat = threat if threat < 2 else 2
+    dehum = dehum if dehum < 2 else 2
+    sexual = sexual if sexual < 2 else 2
+    hate = hate if hate < 2 else 2
     strong = insult or slur or direct or command
-    vec[0] = neg
-    vec[1] = pos
-    vec[2] = insult
-    vec[3] = profanity
-    vec[4] = slur
-    vec[5] = threat
-    vec[6] = dehum
-    vec[7] = sexual
-    vec[8] = hate
-    vec[9] = min(command, 2)
-    vec[10] = 1.0 if identity else 0.0
-    vec[11] = 1.0 if targeted else 0.0
-    vec[12] = min(direct, 2)
-    vec[13] = neg if targeted else 0.0
-    vec[14] = 1.0 if identity and (hate or dehum or threat or slur) else 0.0
-    vec[15] = neg if identity else 0.0
-    vec[16] = 1.0 if threat and (targeted or identity) else 0.0
-    vec[17] = min(negated, 2)
-    vec[18] = min(quoted, 2)
-    vec[19] = min(reported, 2)
     # Shouting counts when aimed at someone or carrying hostile words; caps
     # alone are mostly enthusiasm ("GG WP", "LET'S GO").
-    if letters >= 8 and (targeted or strong or profanity):
-        vec[20] = upper / letters
-    if "!" in text or "?" in text:
-        vec[21] = min(len(_SHOUT_RE.findall(text)), 3) / 3.0
-    vec[22] = 1.0 if laugh else 0.0
-    vec[23] = 1.0 if friendly else 0.0
-    vec[24] = pos if profanity and not strong else 0.0
-    vec[25] = 1.0 if profanity and laugh and not strong else 0.0
-    vec[26] = math.log1p(n_tokens) / 4.0
-    vec[27] = 1.0 if "?" in text else 0.0
-    vec[28] = 1.0 if lang == "fr" else 0.0
-    vec[29] = 1.0 if ctx.reply_to_other else 0.0
-    vec[30] = ctx.self_prev
-    vec[31] = ctx.other_prev if targeted else 0.0
-    vec[32] = ctx.swear_habit if profanity and not strong else 0.0
-    vec[33] = 1.0 if link else 0.0
-    vec[34] = min(self_directed, 2)
+    caps = 0.0
+    if (targeted or strong or profanity) and not text.islower():
+        letters = sum(map(len, chain.from_iterable(segments)))
+        if letters >= 8:
+            caps = len(_UPPER_RE.findall(text)) / letters
+    shout = min(len(_SHOUT_RE.findall(text)), 3) / 3.0 if "!" in text or "?" in text else 0.0
+    mild_swearing = profanity and not strong
+    vector = (
+        neg,
+        pos,
+        insult,
+        profanity,
+        slur,
+        threat,
+        dehum,
+        sexual,
+        hate,
+        command if command < 2 else 2,
+        1.0 if identity else 0.0,
+        1.0 if targeted else 0.0,
+        direct if direct < 2 else 2,
+        neg if targeted else 0.0,
+        1.0 if identity and (hate or dehum or threat or slur) else 0.0,
+        neg if identity else 0.0,
+        1.0 if threat and (targeted or identity) else 0.0,
+        negated if negated < 2 else 2,
+        quoted if quoted < 2 else 2,
+        reported if reported < 2 else 2,
+        caps,
+        shout,
+        1.0 if laugh else 0.0,
+        1.0 if friendly else 0.0,
+        pos if mild_swearing else 0.0,
+        1.0 if mild_swearing and laugh else 0.0,
+        _LOG_LENGTH[n_tokens] if n_tokens < 64 else math.log1p(n_tokens) / 4.0,
+        1.0 if "?" in text else 0.0,
+        1.0 if lang == "fr" else 0.0,
+        1.0 if ctx.reply_to_other else 0.0,
+        ctx.self_prev,
+        ctx.other_prev if targeted else 0.0,
+        ctx.swear_habit if mild_swearing else 0.0,
+        1.0 if link else 0.0,
+        self_directed if self_directed < 2 else 2,
+    )
 
     lexical = (
         0.5 * insult
@@ -466,7 +494,7 @@ def extract_features(
         + 0.3 * neg
     )
     return MessageFeatures(
-        vector=tuple(vec),
+        vector=vector,
         lexical_hostility=lexical if lexical < 1.0 else 1.0,
         swears=profanity > 0,
     )
@@ -517,10 +545,13 @@ class HostilityModel:
 
     def evaluate(self, vector: Sequence[float], threshold: float | None = None) -> HostilityScore:
         """Return score, flag (at threshold, default the model's) and, if flagged, reasons."""
-        value = self.score(vector)
-        limit = self.threshold if threshold is None else threshold
-        flag = value >= limit
-        return HostilityScore(score=value, flag=flag, reasons=self.reasons(vector) if flag else ())
+        weights = self.weights_fr if self.weights_fr is not None and vector[_IS_FR] else self.weights
+        z = self.bias + sum(map(operator.mul, weights, vector))
+        value = 0.0 if z < -35.0 else 1.0 / (1.0 + math.exp(-z))
+        flag = value >= (self.threshold if threshold is None else threshold)
+        if not flag:
+            return HostilityScore(score=value, flag=False, reasons=())
+        return HostilityScore(score=value, flag=True, reasons=self.reasons(vector))
 
     @classmethod
     def load(cls, path: Path) -> HostilityModel:
