@@ -7,7 +7,9 @@ from typing import Any
 
 import discord
 import pytest_asyncio
+from discord.ext import tasks
 
+from bot.client import HearthBot
 from bot.onboarding.service import OnboardingService
 from tests.helpers import World
 
@@ -27,7 +29,7 @@ class Onboarding:
     @property
     def service(self) -> OnboardingService:
         """The running cog's service."""
-        return self.world.bot.get_cog("onboarding").service  # type: ignore[union-attr]
+        return self.world.bot.get_cog("OnboardingCog").service  # type: ignore[union-attr]
 
     async def set(self, key: str, value: Any) -> None:
         """Change one setting directly (the /config path is tested in tests/test_config_cog.py)."""
@@ -56,6 +58,9 @@ async def configure(world: World) -> Onboarding:
     team_role = guild.create_role("Welcome team")
     await world.env.settle()
     ob = Onboarding(world, welcome, rules, intro, staff, member_role, team_role)
+    # The world's own members joined as the bot started: make them old-timers, not newcomers.
+    for actor in (world.manager, world.member):
+        await ob.service.forget(guild.id, actor.id)
     for key, value in (
         ("welcome_channel", welcome.id),
         ("rules_channel", rules.id),
@@ -70,8 +75,26 @@ async def configure(world: World) -> Onboarding:
 
 @pytest_asyncio.fixture
 async def ob(world: World) -> Onboarding:
-    """The world configured for onboarding."""
+    """The world configured for onboarding, jobs run only by `later()`."""
+    await quiet_timers(world.bot)
     return await configure(world)
+
+
+async def quiet_timers(bot: HearthBot) -> None:
+    """Stop wall-clock wake-ups so simulated days pass in a few steps.
+
+    The scheduler's apscheduler wake-ups follow the wall clock, not simcord's: with the simulated
+    clock behind the real date every pending job would be woken early again and again, so jobs run
+    through `later()` (`run_due()`). Other features' periodic `tasks.loop` timers (a 5-second flush)
+    would make simcord settle thousands of times per simulated day; their buffers are flushed at close.
+    """
+    await bot.scheduler.shutdown()
+    for cog in bot.cogs.values():
+        for name, value in vars(type(cog)).items():
+            if isinstance(value, tasks.Loop):
+                loop = getattr(cog, name)  # the bound copy that is actually running
+                if loop.is_running():
+                    loop.cancel()
 
 
 def texts(channel: Any) -> list[str]:
