@@ -124,21 +124,38 @@ async def run(config: Config) -> int:
     apply_endpoint_overrides(config)
     bot = HearthBot(config)
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        loop.call_soon_threadsafe(_stop, bot, signal.Signals(signum))
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, _stop, bot, sig)
+        # Not loop.add_signal_handler: it relies on the loop's wake-up socket, which a busy loop lets fill
+        # up (one small write per aiosqlite result), and then asyncio drops the signal ("Exception ignored
+        # when trying to write to the signal wakeup fd"): SIGTERM during a burst never stopped the bot.
+        # A Python-level handler runs in the main thread between bytecodes whatever the socket holds.
+        signal.signal(sig, on_signal)
     assert config.token is not None
     try:
         async with bot:
             await bot.start(config.token)
+        # start() returns once the gateway is closed, while a signal's close() may still be flushing
+        # (and `async with` skips close() then): wait for it, or asyncio.run() would cancel the flush.
+        await bot.close()
     except Exception as exc:
         log.error("bot stopped: %s", type(exc).__name__, exc_info=exc)
         return EXIT_FAILED
     return EXIT_OK
 
 
+_STOPPING: set[asyncio.Task[None]] = set()
+
+
 def _stop(bot: object, sig: signal.Signals) -> None:
     log.info("received %s, stopping", sig.name)
-    asyncio.get_running_loop().create_task(bot.close())  # type: ignore[attr-defined]
+    # Keep a reference: the loop holds tasks weakly, and a collected task would never finish closing.
+    task = asyncio.get_running_loop().create_task(bot.close())  # type: ignore[attr-defined]
+    _STOPPING.add(task)
+    task.add_done_callback(_STOPPING.discard)
 
 
 async def migrate(config: Config) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import importlib.util
 import logging
 import pkgutil
@@ -97,6 +98,7 @@ class HearthBot(commands.Bot):
         self._extensions = discover_extensions() if extensions is None else extensions
         self._flushers: list[Callable[[], Awaitable[None]]] = []
         self._closing = False
+        self._closed = asyncio.Event()
         self._scheduler_started = False
         self.privacy = PrivacyRegistry()
 
@@ -146,18 +148,24 @@ class HearthBot(commands.Bot):
     async def close(self) -> None:
         """Flush pending writes, stop the scheduler, close the database, then disconnect."""
         if self._closing:
+            # A second caller (`async with bot` after a signal's close) waits for the first to finish:
+            # returning early let asyncio.run() end and cancel the flush and the database close.
+            await self._closed.wait()
             return
         self._closing = True
-        log.info("shutting down")
-        # Disconnect first so no new event arrives after the last flush.
-        await super().close()
-        for flush in self._flushers:
-            try:
-                await flush()
-            except Exception:
-                log.exception("flush failed during shutdown")
-        if hasattr(self, "scheduler"):
-            await self.scheduler.shutdown()
-        if hasattr(self, "db"):
-            await self.db.close()
-        log.info("shutdown complete")
+        try:
+            log.info("shutting down")
+            # Disconnect first so no new event arrives after the last flush.
+            await super().close()
+            for flush in self._flushers:
+                try:
+                    await flush()
+                except Exception:
+                    log.exception("flush failed during shutdown")
+            if hasattr(self, "scheduler"):
+                await self.scheduler.shutdown()
+            if hasattr(self, "db"):
+                await self.db.close()
+            log.info("shutdown complete")
+        finally:
+            self._closed.set()

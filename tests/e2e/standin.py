@@ -1446,11 +1446,12 @@ class DiscordStandIn:
         members: Sequence[int],
         *,
         content: str = "load test message {i}",
+        sent_ids: list[int] | None = None,
     ) -> float:
         """Send ``n`` MESSAGE_CREATE frames round-robin over channels and authors; return seconds taken.
 
         The frames are not kept in ``messages`` (to bound memory); the session buffer still
-        holds the latest ones for RESUME.
+        holds the latest ones for RESUME. ``sent_ids`` collects the message ids in sending order.
         """
         session = self._session
         if session is None or session.conn is None:
@@ -1465,8 +1466,11 @@ class DiscordStandIn:
                 range(n), itertools.cycle(channels), itertools.cycle(members), strict=False
             ):
                 guild = guild_ids[channel_id]
+                message_id = self.snowflake()
+                if sent_ids is not None:
+                    sent_ids.append(message_id)
                 data = {
-                    "id": str(self.snowflake()),
+                    "id": str(message_id),
                     "type": 0,
                     "channel_id": str(channel_id),
                     "author": self.users[author_id],
