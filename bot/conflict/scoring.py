@@ -131,7 +131,7 @@ _MILD = _BITS["mild"]
 _ME = _BITS["me"]
 # French elided reflexive/subject pronouns start verbs, never insults:
 # "s'attarder" (to linger) is not "attardé".
-_VERB_HEADS = frozenset(("s", "m", "j"))
+_VERB_HEADS = frozenset(("s", "m", "j", "t"))
 _NOT_AFTER_VERB_HEAD = _PERSONAL | _BITS["dehum"] | _MILD
 _HOSTILE_BITS = tuple((i, _BITS[c]) for i, c in enumerate(_HOSTILE_CATS))
 
@@ -392,9 +392,10 @@ def extract_features(
                 direct += 1
     command = 0
     first_words = lex.phrase_first_words
-    for tokens in segments:
+    for seg_index, tokens in enumerate(segments):
         if first_words.isdisjoint(tokens):
             continue
+        in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         index_get = lex.phrase_index.get
         i = 0
         n = len(tokens)
@@ -404,6 +405,11 @@ def extract_features(
                 for rest, mask in entries:
                     end = i + 1 + len(rest)
                     if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
+                        if in_quote and mask & (_HOSTILE | _COMMAND):
+                            # 'il m'a traité de « sale arabe »': cited, not said.
+                            quoted += 1
+                            i = end - 1
+                            break
                         seen |= mask
                         if mask & _COMMAND:
                             command += 1
