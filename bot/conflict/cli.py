@@ -91,8 +91,30 @@ def score_record(
     return record_id, result.score, result.flag
 
 
+# Characters str.splitlines() treats as line breaks that json.dumps(ensure_ascii=False) leaves raw.
+_LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"not JSON: {name}")
+
+
+def _dump_id(record_id: Any) -> str:
+    text = json.dumps(record_id, ensure_ascii=False, allow_nan=False)
+    for char, escaped in _LINE_BREAKS.items():
+        text = text.replace(char, escaped)
+    return text
+
+
 def _output(record_id: Any, score: float, flag: bool, error: str | None = None) -> str:
-    head = f'{{"id": {json.dumps(record_id, ensure_ascii=False)}, "score": {score:.4f}, '
+    head = f'{{"id": {_dump_id(record_id)}, "score": {score:.4f}, '
     tail = f'"flag": {"true" if flag else "false"}'
     if error is not None:
         tail += f', "error": "{error}"'
@@ -102,8 +124,9 @@ def _output(record_id: Any, score: float, flag: bool, error: str | None = None) 
 def score_line(line: str, *, model: HostilityModel | None = None, threshold: float | None = None) -> str:
     """Return the output line (with newline) for one input line; never raises on bad input."""
     try:
-        record = json.loads(line)
-    except ValueError:
+        # Strict JSON only (no NaN/Infinity), and a line nested too deep is invalid, not a crash.
+        record = json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
         return _output(None, 0.0, False, "invalid_json")
     try:
         record_id, score, flag = score_record(record, model=model, threshold=threshold)

@@ -74,3 +74,23 @@ def test_conflict_without_subcommand_is_a_usage_error() -> None:
     result = run_cli("")
     assert result.returncode == 2
     assert "SUBCOMMAND" in result.stderr
+
+
+def test_conflict_score_output_stays_one_strict_json_line_for_awkward_input() -> None:
+    lines = [
+        json.dumps({"id": "a\u2028b\u2029c\x85d", "messages": [{"text": "hi"}]}, ensure_ascii=False),
+        "[" * 100_000,
+        '{"id": NaN, "messages": [{"text": "hi"}]}',
+        '{"id": 1e400, "messages": [{"text": "hi"}]}',
+    ]
+    result = run_cli("\n".join(lines) + "\n", "score")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert len(out) == len(lines)
+
+    def strict(name: str) -> object:
+        raise AssertionError(f"not strict JSON: {name}")
+
+    records = [json.loads(line, parse_constant=strict) for line in out]
+    assert records[0]["id"] == "a\u2028b\u2029c\x85d" and "error" not in records[0]
+    assert [r.get("error") for r in records[1:]] == ["invalid_json"] * 3
