@@ -304,11 +304,16 @@ _TOKEN_RE = re.compile(r"[^\W_](?:[^\W_]|[*'\-](?=[^\W_]))*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
 _LAUGH_EMOJI_RE = re.compile("[😂🤣😆😄😁😅😜😝😛😉🙂😊😀]|[:;]-?[)pPD]|xD")
 _LEET_RE = re.compile("[013457$’]")
+_SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_] ){3,}[^\W\d_](?![^\W_])")
 _LOG_LENGTH = tuple(math.log1p(n) / 4.0 for n in range(64))
 _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _NEG_WINDOW = 2
 _REPORT_WINDOW = 6
 _DIRECT_WINDOW = 4
+
+
+def _join_spaced(match: re.Match[str]) -> str:
+    return match.group().replace(" ", "")
 
 
 def extract_features(
@@ -331,6 +336,9 @@ def extract_features(
     norm = text.lower()
     if _LEET_RE.search(norm) is not None:
         norm = norm.translate(_LEET)
+    if _SPACED_RE.search(norm) is not None:
+        # "c o n n a r d", "f u c k": letters spaced out to dodge filters.
+        norm = _SPACED_RE.sub(_join_spaced, norm)
 
     counts = [0] * len(_HOSTILE_CATS)
     negated = 0
