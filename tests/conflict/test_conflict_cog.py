@@ -286,3 +286,25 @@ async def test_privacy_export_and_forget(scene: Scene) -> None:
     await bot.privacy.forget(scene.world.guild.id, scene.alice.id)
     exported = await bot.privacy.export(scene.world.guild.id, scene.alice.id)
     assert exported["conflict"]["flags"] == [] and exported["conflict"]["own_excerpts"] == []
+
+
+async def test_escalation_posts_once_more_and_retires_the_first_post(scene: Scene) -> None:
+    sent = await scene.play(HEATED[:3])
+    assert len(scene.flags()) == 1
+    await scene.world.env.advance_time(300)
+    worse = [
+        ("carol", "shut up alice you stupid pathetic idiot, I will kill you"),
+        ("bob", "yeah shut up you disgusting moron"),
+        ("carol", "get lost you worthless idiot"),
+    ]
+    for name, text in worse:
+        await scene.world.env.advance_time(20)
+        await getattr(scene, name).send(scene.world.general, text, reply_to=sent[2])
+    posts = scene.flags()
+    assert len(posts) == 2
+    first, latest = posts
+    assert first.components == [] and "stupid idiot" not in (first.embeds[0].description or "")
+    assert latest.embeds[0].title is not None and latest.embeds[0].title.startswith("Getting worse")
+    assert "pile-on" in field(latest.embeds[0], "Why")
+    rows = await scene.world.bot.db.fetchall("SELECT escalations, post_message_id FROM conflict_flags")
+    assert [(r["escalations"], r["post_message_id"]) for r in rows] == [(1, latest.id)]
