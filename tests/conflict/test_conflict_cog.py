@@ -308,3 +308,21 @@ async def test_escalation_posts_once_more_and_retires_the_first_post(scene: Scen
     assert "pile-on" in field(latest.embeds[0], "Why")
     rows = await scene.world.bot.db.fetchall("SELECT escalations, post_message_id FROM conflict_flags")
     assert [(r["escalations"], r["post_message_id"]) for r in rows] == [(1, latest.id)]
+
+
+async def test_a_thread_has_its_own_window_and_the_flag_points_at_it(scene: Scene) -> None:
+    parent = scene.world.bot.get_channel(scene.world.general.id)
+    assert isinstance(parent, discord.TextChannel)
+    await parent.create_thread(name="rules debate", type=discord.ChannelType.public_thread)
+    await scene.world.env.settle()
+    thread = scene.world.general.threads[0]
+    # Half of the quarrel in the channel and half in the thread is two calm windows, not one flag.
+    await scene.play(HEATED[:2])
+    await scene.play([("bob", "hello"), ("alice", "get lost loser, nobody asked you")], channel=thread)
+    assert scene.flags() == []
+    await scene.play(HEATED, channel=thread)
+    posts = scene.flags()
+    assert len(posts) == 1
+    assert f"<#{thread.id}>" in field(posts[0].embeds[0], "Where")
+    row = await scene.world.bot.db.fetchone("SELECT channel_id, thread_id FROM conflict_flags")
+    assert row is not None and (row["channel_id"], row["thread_id"]) == (scene.world.general.id, thread.id)
