@@ -158,7 +158,8 @@ class Lexicon:
             bit = _BITS[category]
             for raw in terms:
                 for term in {raw, _strip_accents(raw)}:
-                    if "_" in term:
+                    if "_" in term or (category == "command" and not term.endswith("*")):
+                        # Commands ("casse-toi", "kys") count as phrases even as one token.
                         phrase = term.replace("_", " ")
                         phrases[phrase] = phrases.get(phrase, 0) | bit
                     elif term.endswith("*"):
