@@ -163,3 +163,56 @@ def test_conflict_package_does_not_import_discord() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not any(n.split(".")[0] in ("discord", "cogs") for n in names), path
+
+
+def test_mild_word_insults_only_when_aimed_at_someone() -> None:
+    assert score_message("you're trash", lang="en").flag
+    assert not score_message("take out the trash", lang="en").flag
+
+
+def test_self_directed_insult_scores_lower_than_aimed_insult() -> None:
+    assert score("I'm such an idiot lol") < score("you're such an idiot")
+    assert not score_message("I'm such an idiot lol", lang="en").flag
+
+
+def test_letters_spaced_out_still_match() -> None:
+    assert score_message("t'es une c o n n a s s e", lang="fr").flag
+    assert score("f u c k you, idiot") > THRESHOLD
+
+
+def test_one_token_commands_and_direct_threats_are_flagged() -> None:
+    for text, lang in [
+        ("casse-toi", "fr"),
+        ("kys", "en"),
+        ("je vais te tuer", "fr"),
+        ("I'll kill you", "en"),
+        ("nique ta mère", "fr"),
+        ("va te faire foutre", "fr"),
+    ]:
+        result = score_message(text, lang=lang)
+        assert result.flag, text
+        assert "hostile_command" in result.reasons, text
+    assert not score_message("I could kill for a pizza", lang="en").flag
+
+
+def test_cited_slur_phrase_scores_lower_than_said() -> None:
+    cited = score("il m'a traité de « sale arabe » hier", "fr")
+    assert cited < THRESHOLD
+    assert cited < score("sale arabe", "fr")
+
+
+def test_bare_group_mention_is_not_flagged() -> None:
+    assert not score_message("women and immigrants are welcome here", lang="en").flag
+    assert not score_message("les femmes et les immigrés sont les bienvenus", lang="fr").flag
+
+
+def test_french_reflexive_verb_is_not_an_insult() -> None:
+    lexicon = load_lexicon(DATA_DIR / "lexicon_fr.txt")
+    assert "insult" in lexicon.categories("attardé")
+    assert "insult" not in lexicon.categories("s'attarde")
+
+
+def test_url_placeholder_is_a_link_not_a_mention() -> None:
+    vector = extract_features("lire la suite @url", "fr", 0.0).vector
+    assert vector[FEATURE_NAMES.index("link")] == 1.0
+    assert vector[FEATURE_NAMES.index("targeted")] == 0.0
