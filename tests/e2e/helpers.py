@@ -41,9 +41,13 @@ class Server:
     others: list[int] = field(default_factory=list)
 
 
-def build_server(standin: DiscordStandIn, *, extra_members: int = 0) -> Server:
+def build_server(
+    standin: DiscordStandIn, *, extra_members: int = 0, bot_permissions: int | None = None
+) -> Server:
     """Create one guild with channels, a Manage Server role, a manager and a plain member."""
-    guild = standin.add_guild("Hearth e2e")
+    guild = standin.add_guild(
+        "Hearth e2e", **({"bot_permissions": bot_permissions} if bot_permissions is not None else {})
+    )
     manager_role = standin.add_role(guild, "Managers", permissions=PERM_MANAGE_GUILD)
     return Server(
         guild=guild,
@@ -233,3 +237,25 @@ def reply_text(body: Any) -> str:
     for embed in data.get("embeds") or []:
         parts += [embed.get("title") or "", embed.get("description") or ""]
     return "\n".join(parts)
+
+
+def assert_no_mass_pings(standin: DiscordStandIn) -> None:
+    """Fail if any message the bot sent lets Discord ping @everyone/@here or every role."""
+    checked = 0
+    for request in standin.requests:
+        if request.method not in ("POST", "PATCH") or not isinstance(request.json, dict):
+            continue
+        if not ("/messages" in request.path or "/callback" in request.path or "/webhooks/" in request.path):
+            continue
+        body = request.json.get("data", request.json) if "/callback" in request.path else request.json
+        if not isinstance(body, dict) or not (body.get("content") or body.get("embeds")):
+            continue
+        checked += 1
+        allowed = body.get("allowed_mentions")
+        assert allowed is not None, (
+            f"{request.key} sent without allowed_mentions: Discord's default pings all"
+        )
+        parse = allowed.get("parse", [])
+        assert "everyone" not in parse, f"{request.key} may ping @everyone/@here"
+        assert "roles" not in parse, f"{request.key} may ping every role"
+    assert checked, "the bot sent nothing to check"

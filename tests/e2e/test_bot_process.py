@@ -7,6 +7,7 @@ commands, and answers real interaction payloads over REST.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from tests.e2e.conftest import TEST_TOKEN
 from tests.e2e.helpers import (
     BotProcess,
+    assert_no_mass_pings,
     build_server,
     feature_present,
     reply_text,
@@ -21,11 +23,13 @@ from tests.e2e.helpers import (
     wait_until,
 )
 from tests.e2e.standin import (
+    BOT_DEFAULT_PERMISSIONS,
     INTENT_GUILD_MEMBERS,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
     INTENT_MESSAGE_CONTENT,
     PERM_MANAGE_GUILD,
+    PERM_MANAGE_ROLES,
     DiscordStandIn,
 )
 
@@ -154,3 +158,128 @@ async def test_wrong_token_fails_cleanly_and_never_logs_the_token(
     assert wrong not in output
     assert wrong.split(".")[-1] not in output
     assert all(r.authorization == f"Bot {wrong}" for r in discord_standin.requests if r.authorization)
+
+
+async def test_lost_send_permission_is_reported_once_to_managers_not_retried(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """The bot loses Send Messages in the welcome channel: managers hear it once, in plain words; no retry loop."""
+    if not feature_present("onboarding"):
+        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        for setting, channel in (("welcome_channel", server.welcome), ("manager_channel", server.managers)):
+            sent = await discord_standin.interaction_create(
+                "config channel",
+                channel_id=server.general,
+                user_id=server.manager,
+                options={"setting": setting, "channel": channel},
+            )
+            await discord_standin.wait_for_response(sent.id, timeout=10)
+        discord_standin.set_bot_can_send(server.welcome, False)
+        for name in ("nadia", "omar", "pia"):
+            await discord_standin.member_add(server.guild, username=name)
+        notice = await discord_standin.wait_for_message(server.managers, timeout=10)
+        await wait_until(
+            lambda: len(discord_standin.requests_matching(f"POST /channels/{server.welcome}/messages")) >= 3,
+            what="one welcome attempt per join",
+        )
+        await asyncio.sleep(1.5)
+        attempts = discord_standin.requests_matching(f"POST /channels/{server.welcome}/messages")
+        assert [r.status for r in attempts] == [403, 403, 403], "a refused post was retried"
+        assert len(discord_standin.messages_in(server.managers)) == 1, "managers were told more than once"
+        assert f"<#{server.welcome}>" in notice["content"] and "permission" in notice["content"].lower()
+        assert bot.scalar("SELECT COUNT(*) FROM guild_notices WHERE guild_id = ?", (server.guild,)) == 1
+        assert "missing permission to post" in bot.log()
+
+
+async def test_config_refuses_a_channel_the_bot_cannot_post_in(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Choosing a channel without Send Messages for the bot is refused at once, in plain words, nothing saved."""
+    server = build_server(discord_standin)
+    locked = discord_standin.add_channel(server.guild, "locked", bot_can_send=False)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        sent = await discord_standin.interaction_create(
+            "config channel",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "welcome_channel", "channel": locked},
+        )
+        reply = await discord_standin.wait_for_response(sent.id, timeout=10)
+        assert "can't post" in reply_text(reply.body)
+        assert bot.scalar("SELECT COUNT(*) FROM guild_settings WHERE key = 'welcome_channel'") == 0
+
+
+async def test_every_message_the_bot_sends_blocks_mass_pings(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """A welcome for a member named '@everyone' and a /config reply echoing '@here': no request allows mass pings."""
+    server = build_server(discord_standin)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
+        sent = await discord_standin.interaction_create(
+            "config channel",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "welcome_channel", "channel": server.welcome},
+        )
+        await discord_standin.wait_for_response(sent.id, timeout=10)
+        sent = await discord_standin.interaction_create(
+            "config value",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "nudge_days", "value": "@here <@&1> @everyone"},
+        )
+        await discord_standin.wait_for_response(sent.id, timeout=10)
+        if feature_present("onboarding"):
+            await discord_standin.member_add(server.guild, username="@everyone")
+            await discord_standin.wait_for_message(server.welcome, timeout=10)
+        assert_no_mass_pings(discord_standin)
+
+
+async def test_missing_manage_roles_is_reported_once_when_members_accept_the_rules(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """The bot lacks Manage Roles: two members accept the rules, each is told, managers are told once."""
+    if not feature_present("onboarding"):
+        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin, bot_permissions=BOT_DEFAULT_PERMISSIONS & ~PERM_MANAGE_ROLES)
+    member_role = discord_standin.add_role(server.guild, "Member", position=1)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        for command, options in (
+            ("config channel", {"setting": "welcome_channel", "channel": server.welcome}),
+            ("config channel", {"setting": "manager_channel", "channel": server.managers}),
+            ("config role", {"setting": "member_role", "role": member_role}),
+            ("config value", {"setting": "rules_gate", "value": "yes"}),
+        ):
+            sent = await discord_standin.interaction_create(
+                command, channel_id=server.general, user_id=server.manager, options=options
+            )
+            await discord_standin.wait_for_response(sent.id, timeout=10)
+        for name in ("nadia", "omar"):
+            newcomer = await discord_standin.member_add(server.guild, username=name)
+
+            def welcome_for(user_id: int = newcomer) -> dict | None:
+                found = [
+                    m for m in discord_standin.messages_in(server.welcome) if f"<@{user_id}>" in m["content"]
+                ]
+                return found[0] if found and found[0]["components"] else None
+
+            welcome = await discord_standin.wait_for(welcome_for, timeout=10)
+            button = next(
+                c["custom_id"]
+                for row in welcome["components"]
+                for c in row["components"]
+                if c.get("type") == 2 and c.get("style") == 3
+            )
+            click = await discord_standin.component_click(int(welcome["id"]), newcomer, button)
+            answer = await discord_standin.wait_for_response(click.id, timeout=10)
+            assert int(answer.body["data"]["flags"]) & EPHEMERAL
+        await discord_standin.wait_for_message(server.managers, timeout=10)
+        await asyncio.sleep(1.0)
+        notices = discord_standin.messages_in(server.managers)
+        assert len(notices) == 1, [n["content"] for n in notices]
+        assert "role" in notices[0]["content"].lower()
+        refused = discord_standin.requests_matching("PUT /guilds/*/members/*/roles/*")
+        assert [r.status for r in refused] == [403, 403]
+        assert bot.scalar("SELECT COUNT(*) FROM guild_notices") == 1
