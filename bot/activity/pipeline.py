@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,7 +88,9 @@ class ActivityPipeline:
         self._joined: dict[tuple[int, int], int] = {}
         self._write_lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
+        self._timer: asyncio.TimerHandle | None = None
         self._staging_ready = False
+        self.on_text_kept: Callable[[dict[int, int]], Awaitable[None]] | None = None
         self.lost = 0
 
     # ------------------------------------------------------------------ state
@@ -229,9 +231,18 @@ class ActivityPipeline:
 
     def _maybe_flush(self) -> None:
         if len(self._messages) + len(self._ops) >= self.batch_size:
-            task = asyncio.get_running_loop().create_task(self.flush())
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._spawn_flush()
+        elif self._timer is None:
+            # Time bound: armed by the first buffered event, so an idle server never wakes us up.
+            self._timer = asyncio.get_running_loop().call_later(self.max_delay, self._spawn_flush)
+
+    def _spawn_flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        task = asyncio.get_running_loop().create_task(self.flush())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def flush(self) -> int:
         """Write everything buffered in one transaction; return how many events were written."""
@@ -248,10 +259,21 @@ class ActivityPipeline:
                 self.lost += len(messages) + len(ops)
                 log.exception("activity batch of %d events could not be written", len(messages) + len(ops))
                 return 0
-            return len(messages) + len(ops)
+        if texts and self.on_text_kept is not None:
+            earliest: dict[int, int] = {}
+            for guild_id, _, _, _, expires in texts:
+                earliest[guild_id] = min(expires, earliest.get(guild_id, expires))
+            try:
+                await self.on_text_kept(earliest)
+            except Exception:
+                log.exception("could not schedule the purge of kept message text")
+        return len(messages) + len(ops)
 
     async def drain(self) -> None:
         """Wait for background batch writes, then write what is left (shutdown)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
         await self.flush()
@@ -273,11 +295,19 @@ class ActivityPipeline:
             for kind, args in ops:
                 await _OPS[kind](conn, *args)
 
-    async def purge_expired_text(self) -> int:
-        """Delete kept message text past its expiry; return how many were deleted."""
+    async def purge_expired_text(self, guild_id: int | None = None) -> int:
+        """Delete kept message text past its expiry (in one server, or all); return how many were deleted."""
         return await self._db.execute(
-            "DELETE FROM activity_text WHERE expires_at <= ?", (to_ts(self._clock.now()),)
+            "DELETE FROM activity_text WHERE expires_at <= ? AND (? IS NULL OR guild_id = ?)",
+            (to_ts(self._clock.now()), guild_id, guild_id),
         )
+
+    async def next_text_expiry(self, guild_id: int) -> int | None:
+        """Return when the next kept text of a server expires (unix seconds), None if none is kept."""
+        value = await self._db.fetchval(
+            "SELECT MIN(expires_at) FROM activity_text WHERE guild_id = ?", (guild_id,)
+        )
+        return None if value is None else int(value)
 
     # ------------------------------------------------------------------ members' rights
 

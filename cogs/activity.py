@@ -1,0 +1,173 @@
+"""Feed every member event into the activity pipeline and hand scored messages to other features."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.activity.pipeline import ActivityPipeline, MessageEvent
+from bot.client import HearthBot
+from bot.clock import from_ts
+from bot.scheduler import Job
+
+log = logging.getLogger(__name__)
+
+COUNTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+PURGE_JOB = "activity.purge_text"
+HOUR = 3600
+
+
+def event_from_message(message: discord.Message) -> MessageEvent | None:
+    """Turn a Discord message into the pipeline's plain event; None outside servers or for system messages."""
+    if message.guild is None or message.type not in COUNTED_TYPES:
+        return None
+    channel = message.channel
+    is_thread = isinstance(channel, discord.Thread)
+    reply_id = reply_author = None
+    ref = message.reference
+    if (
+        ref is not None
+        and ref.message_id
+        and getattr(ref, "type", None) != discord.MessageReferenceType.forward
+    ):
+        reply_id = ref.message_id
+        if isinstance(ref.resolved, discord.Message):
+            reply_author = ref.resolved.author.id
+    return MessageEvent(
+        guild_id=message.guild.id,
+        channel_id=(channel.parent_id or channel.id) if is_thread else channel.id,  # type: ignore[union-attr]
+        thread_id=channel.id if is_thread else None,
+        author_id=message.author.id,
+        message_id=message.id,
+        created_at=message.created_at,
+        text=message.content,
+        reply_to_message_id=reply_id,
+        reply_to_author_id=reply_author,
+        mention_ids=tuple(m.id for m in message.mentions),
+        attachment_count=len(message.attachments),
+        is_bot=message.author.bot or message.webhook_id is not None,
+    )
+
+
+class ActivityCog(commands.Cog):
+    """Listens to messages, edits, deletes, reactions, threads, joins and leaves."""
+
+    def __init__(self, bot: HearthBot, pipeline: ActivityPipeline) -> None:
+        self.bot = bot
+        self.pipeline = pipeline
+        pipeline.on_text_kept = self.schedule_purges
+
+    async def cog_load(self) -> None:
+        """Warm the in-memory state the hot path reads (opt-outs, who has spoken, join times)."""
+        await self.pipeline.warm()
+
+    async def cog_unload(self) -> None:
+        """Write what is buffered."""
+        await self.pipeline.drain()
+
+    async def schedule_purges(self, earliest: dict[int, int]) -> None:
+        """Arm a durable job at the next expiry of kept text (rounded up to the hour, one job per hour)."""
+        for guild_id, expires in earliest.items():
+            run_at = -(-expires // HOUR) * HOUR
+            await self.bot.scheduler.schedule(
+                guild_id, PURGE_JOB, from_ts(run_at), dedupe_key=f"purge:{run_at}"
+            )
+
+    async def purge_text(self, job: Job) -> None:
+        """Delete a server's expired text, then arm the job for the next expiry."""
+        purged = await self.pipeline.purge_expired_text(job.guild_id)
+        log.info("purged %d expired message texts in guild %s", purged, job.guild_id)
+        following = await self.pipeline.next_text_expiry(job.guild_id)
+        if following is not None:
+            await self.schedule_purges({job.guild_id: following})
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Score and buffer a member's message, then tell the other features."""
+        event = event_from_message(message)
+        if event is None:
+            return
+        signal = await self.pipeline.handle_message(event)
+        if signal is not None:
+            self.bot.dispatch("hearth_message", message, signal)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """Re-score an edited message (embeds unfolding are not edits)."""
+        content = payload.data.get("content")
+        if payload.guild_id is None or content is None or payload.data.get("author", {}).get("bot"):
+            return
+        await self.pipeline.handle_edit(payload.guild_id, payload.message_id, content, self.bot.clock.now())
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """Take a deleted message out of the counts."""
+        if payload.guild_id is not None:
+            await self.pipeline.handle_delete(payload.guild_id, [payload.message_id])
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        """Take deleted messages out of the counts."""
+        if payload.guild_id is not None:
+            await self.pipeline.handle_delete(payload.guild_id, sorted(payload.message_ids))
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, *, added: bool) -> None:
+        if payload.guild_id is None:
+            return
+        member = payload.member
+        if member is None:
+            guild = self.bot.get_guild(payload.guild_id)
+            member = guild.get_member(payload.user_id) if guild else None
+        await self.pipeline.handle_reaction(
+            payload.guild_id,
+            payload.channel_id,
+            payload.message_id,
+            payload.user_id,
+            payload.message_author_id,
+            str(payload.emoji),
+            added=added,
+            is_bot=bool(member and member.bot),
+            at=self.bot.clock.now(),
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """Count a reaction towards the author's reach."""
+        await self._reaction(payload, added=True)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """Take a reaction back out."""
+        await self._reaction(payload, added=False)
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """Record a new thread."""
+        created = thread.created_at or self.bot.clock.now()
+        await self.pipeline.handle_thread(
+            thread.guild.id, thread.id, thread.parent_id or 0, thread.owner_id, created
+        )
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        """Record a join."""
+        await self.pipeline.handle_join(
+            member.guild.id, member.id, member.joined_at or self.bot.clock.now(), is_bot=member.bot
+        )
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """Record a leave (raw: the member may not be cached)."""
+        await self.pipeline.handle_leave(payload.guild_id, payload.user.id, self.bot.clock.now())
+
+
+async def setup(bot: HearthBot) -> None:
+    """Build the pipeline, register its shutdown flush and members' data rights, add the cog."""
+    pipeline = ActivityPipeline(bot.db, bot.clock, bot.settings)
+    bot.add_flusher(pipeline.drain)
+    bot.privacy.register("activity", pipeline.export, pipeline.forget)
+    cog = ActivityCog(bot, pipeline)
+    bot.scheduler.register(PURGE_JOB, cog.purge_text)
+    await bot.add_cog(cog)
