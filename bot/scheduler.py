@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -129,9 +129,12 @@ class Scheduler:
     def _arm(self, job_id: int, run_at: datetime) -> None:
         if not self._running:
             return
+        # apscheduler waits on the real clock; convert our clock's due time into a real-time delay so an
+        # injected clock (tests, simulators) can't make a future job look overdue and spin.
+        delay = max(run_at - self._clock.now(), timedelta(0))
         self._aps.add_job(
             self.run_job,
-            DateTrigger(run_date=max(run_at, self._clock.now())),
+            DateTrigger(run_date=datetime.now(UTC) + delay),
             args=(job_id,),
             id=f"job-{job_id}",
             replace_existing=True,
@@ -183,7 +186,7 @@ class Scheduler:
         return 1
 
     async def _failed(self, job: Job, exc: Exception) -> None:
-        log.error("job %d (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+        log.error("job %d (%s) failed on attempt %d: %r", job.id, job.kind, job.attempts, exc)
         if job.attempts >= MAX_ATTEMPTS:
             await self._db.execute(
                 "UPDATE scheduled_jobs SET status = 'failed', last_error = ?, done_at = ? WHERE id = ?",

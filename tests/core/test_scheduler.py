@@ -137,3 +137,19 @@ def test_next_local_skips_a_wall_time_that_does_not_exist() -> None:
 def test_next_local_on_a_weekday() -> None:
     result = next_local(datetime(2026, 3, 2, 10, 0, tzinfo=UTC), zone("UTC"), time(9, 0), weekday=0)
     assert result == datetime(2026, 3, 9, 9, 0, tzinfo=UTC)
+
+
+async def test_a_job_due_later_by_an_injected_clock_is_not_woken_early(db: Database) -> None:
+    # The injected clock is ten months behind the real one (as in the simulator): the job is due in an
+    # hour of *its* time, so the real-time wake-up must be an hour away too, not "overdue now".
+    clock = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
+    scheduler = Scheduler(db, clock)
+    seen = Recorder()
+    scheduler.register("remind", seen)
+    await scheduler.start()
+    await scheduler.schedule(1, "remind", clock.now() + timedelta(hours=1), {})
+    aps_job = scheduler._aps.get_jobs()[0]
+    wait = aps_job.next_run_time - datetime.now(UTC)
+    await scheduler.shutdown()
+    assert timedelta(minutes=59) < wait <= timedelta(hours=1)
+    assert seen.jobs == []
