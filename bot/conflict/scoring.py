@@ -305,6 +305,8 @@ _TOKEN_RE = re.compile(r"[^\W_](?:[^\W_]|[*'\-](?=[^\W_]))*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
 _LAUGH_EMOJI_RE = re.compile("[😂🤣😆😄😁😅😜😝😛😉🙂😊😀]|[:;]-?[)pPD]|xD")
 _LEET_RE = re.compile("[013457$’]")
+# "b@stard": an at sign right after a letter is an a (a mention starts a word).
+_AT_RE = re.compile(r"(?<=[^\W\d_])@")
 _SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_] ){3,}[^\W\d_](?![^\W_])")
 _LOG_LENGTH = tuple(math.log1p(n) / 4.0 for n in range(64))
 _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
@@ -337,6 +339,8 @@ def extract_features(
     norm = text.lower()
     if _LEET_RE.search(norm) is not None:
         norm = norm.translate(_LEET)
+    if "@" in norm:
+        norm = _AT_RE.sub("a", norm)
     if _SPACED_RE.search(norm) is not None:
         # "c o n n a r d", "f u c k": letters spaced out to dodge filters.
         norm = _SPACED_RE.sub(_join_spaced, norm)
