@@ -91,7 +91,8 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.log_path = workdir / "bot-0.log"
-        self._log_offset = 0
+        self._identifies_at_start = 0
+        self._guild_creates_at_start = 0
 
     @property
     def pid(self) -> int:
@@ -104,6 +105,10 @@ class BotProcess:
         assert self.proc is None or self.proc.returncode is not None, "the bot is already running"
         self.log_path = self.workdir / f"bot-{self.starts}.log"
         self.starts += 1
+        self._identifies_at_start = len(self.standin.identifies)
+        self._guild_creates_at_start = sum(
+            1 for event, _ in self.standin.dispatched if event == "GUILD_CREATE"
+        )
         with self.log_path.open("wb") as log_file:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -146,8 +151,25 @@ class BotProcess:
             await asyncio.sleep(0.05)
 
     async def wait_ready(self, *, within: float = READY_TIMEOUT) -> None:
-        """Wait until the process logged on_ready."""
+        """Wait until the process logged on_ready (scheduled jobs start running then)."""
         await self.wait_log(re.escape(READY_LINE), within=within)
+
+    async def wait_connected(self, *, within: float = READY_TIMEOUT) -> None:
+        """Wait until the bot has synced its commands and holds a live gateway session with the guilds.
+
+        About 2 s sooner than on_ready (discord.py waits `guild_ready_timeout` for more guilds);
+        enough for commands and events, not for scheduled jobs.
+        """
+        await self.wait_log("synced|ready as ", within=within)
+        await self.standin.wait_until_identified(timeout=within, count=self._identifies_at_start + 1)
+        await self.standin.wait_for(
+            lambda: (
+                sum(1 for event, _ in self.standin.dispatched if event == "GUILD_CREATE")
+                >= self._guild_creates_at_start + len(self.standin.guilds)
+            ),
+            timeout=within,
+        )
+        await asyncio.sleep(0.3)
 
     async def wait_exit(self, *, within: float = STOP_TIMEOUT) -> int:
         """Wait for the process to end on its own; return its exit status."""
@@ -197,15 +219,17 @@ async def running_bot(
     workdir: Path,
     *,
     guild_id: int | None = None,
-    wait_ready: bool = True,
+    wait: str = "connected",
     **kwargs: Any,
 ) -> AsyncIterator[BotProcess]:
-    """Start the bot, optionally wait for on_ready, and always kill it on the way out."""
+    """Start the bot, wait until it is `connected` (commands, events) or `ready` (jobs too), always kill it."""
     bot = BotProcess(standin, workdir, guild_id=guild_id, **kwargs)
     await bot.start()
     try:
-        if wait_ready:
+        if wait == "ready":
             await bot.wait_ready()
+        elif wait == "connected":
+            await bot.wait_connected()
         yield bot
     finally:
         await bot.kill()

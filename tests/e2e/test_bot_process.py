@@ -43,7 +43,9 @@ async def test_bot_logs_in_with_privileged_intents_and_syncs_manager_commands(
 ) -> None:
     """The process identifies with members + message content and publishes /config to the dev guild."""
     server = build_server(discord_standin)
-    async with running_bot(discord_standin, tmp_path, guild_id=server.guild, log_level="DEBUG") as bot:
+    async with running_bot(
+        discord_standin, tmp_path, guild_id=server.guild, log_level="DEBUG", wait="ready"
+    ) as bot:
         identify = discord_standin.identifies[0]
         assert identify["token"] == TEST_TOKEN
         intents = int(identify["intents"])
@@ -71,10 +73,10 @@ async def test_bot_logs_in_with_privileged_intents_and_syncs_manager_commands(
         assert TEST_TOKEN not in bot.log(), "the token leaked into the DEBUG log"
 
 
-async def test_config_command_replies_and_stores_for_manager_and_refuses_member(
+async def test_config_command_replies_stores_and_shows_for_manager_and_refuses_member(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
-    """A real /config interaction: the manager's value is saved; a plain member is refused, nothing saved."""
+    """Real /config interactions: the manager's value is saved and shown by /config view; a member is refused."""
     server = build_server(discord_standin)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
         sent = await discord_standin.interaction_create(
@@ -107,19 +109,12 @@ async def test_config_command_replies_and_stores_for_manager_and_refuses_member(
         assert "manage" in reply_text(answer.body).lower()
         assert bot.scalar("SELECT value FROM guild_settings WHERE key = 'timezone'") == "Europe/Paris"
 
-
-async def test_config_view_answers_with_an_embed(discord_standin: DiscordStandIn, tmp_path: Path) -> None:
-    """/config view renders every setting in one ephemeral embed through the real REST path."""
-    server = build_server(discord_standin)
-    async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
-        sent = await discord_standin.interaction_create(
+        view = await discord_standin.interaction_create(
             "config view", channel_id=server.general, user_id=server.manager
         )
-        reply = await discord_standin.wait_for_response(sent.id, timeout=10)
-        embeds = reply.body["data"]["embeds"]
-        assert embeds, reply.body
-        assert int(reply.body["data"]["flags"]) & EPHEMERAL
-        assert "timezone" in embeds[0]["description"].lower() and "UTC" in embeds[0]["description"]
+        shown = await discord_standin.wait_for_response(view.id, timeout=10)
+        assert int(shown.body["data"]["flags"]) & EPHEMERAL
+        assert "Europe/Paris" in shown.body["data"]["embeds"][0]["description"]
 
 
 async def test_member_join_posts_a_welcome(discord_standin: DiscordStandIn, tmp_path: Path) -> None:
@@ -167,7 +162,18 @@ async def test_lost_send_permission_is_reported_once_to_managers_not_retried(
     if not feature_present("onboarding"):
         pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
     server = build_server(discord_standin)
+    locked = discord_standin.add_channel(server.guild, "locked", bot_can_send=False)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        # Choosing a channel the bot can't post in is refused at once, in plain words.
+        sent = await discord_standin.interaction_create(
+            "config channel",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "welcome_channel", "channel": locked},
+        )
+        assert "can't post" in reply_text((await discord_standin.wait_for_response(sent.id, timeout=10)).body)
+        assert bot.scalar("SELECT COUNT(*) FROM guild_settings WHERE key = 'welcome_channel'") == 0
+
         for setting, channel in (("welcome_channel", server.welcome), ("manager_channel", server.managers)):
             sent = await discord_standin.interaction_create(
                 "config channel",
@@ -191,24 +197,6 @@ async def test_lost_send_permission_is_reported_once_to_managers_not_retried(
         assert f"<#{server.welcome}>" in notice["content"] and "permission" in notice["content"].lower()
         assert bot.scalar("SELECT COUNT(*) FROM guild_notices WHERE guild_id = ?", (server.guild,)) == 1
         assert "missing permission to post" in bot.log()
-
-
-async def test_config_refuses_a_channel_the_bot_cannot_post_in(
-    discord_standin: DiscordStandIn, tmp_path: Path
-) -> None:
-    """Choosing a channel without Send Messages for the bot is refused at once, in plain words, nothing saved."""
-    server = build_server(discord_standin)
-    locked = discord_standin.add_channel(server.guild, "locked", bot_can_send=False)
-    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
-        sent = await discord_standin.interaction_create(
-            "config channel",
-            channel_id=server.general,
-            user_id=server.manager,
-            options={"setting": "welcome_channel", "channel": locked},
-        )
-        reply = await discord_standin.wait_for_response(sent.id, timeout=10)
-        assert "can't post" in reply_text(reply.body)
-        assert bot.scalar("SELECT COUNT(*) FROM guild_settings WHERE key = 'welcome_channel'") == 0
 
 
 async def test_every_message_the_bot_sends_blocks_mass_pings(
