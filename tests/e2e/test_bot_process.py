@@ -271,3 +271,46 @@ async def test_missing_manage_roles_is_reported_once_when_members_accept_the_rul
         refused = discord_standin.requests_matching("PUT /guilds/*/members/*/roles/*")
         assert [r.status for r in refused] == [403, 403]
         assert bot.scalar("SELECT COUNT(*) FROM guild_notices") == 1
+
+
+HEATED = [
+    ("bob", "I think the new rules are fine"),
+    ("alice", "you are a stupid idiot, shut up"),
+    ("bob", "shut up yourself, you pathetic moron"),
+    ("alice", "get lost loser, nobody asked you"),
+    ("bob", "you're the loser here, idiot"),
+]
+
+
+async def test_heated_exchange_is_flagged_once_to_moderators(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Real messages through the gateway → activity → conflict: one flag posted in the moderators' channel."""
+    if not feature_present("conflict") or not feature_present("activity"):
+        pytest.skip("cogs/conflict.py or cogs/activity.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin)
+    people = {
+        "alice": discord_standin.add_member(server.guild, username="alice"),
+        "bob": discord_standin.add_member(server.guild, username="bob"),
+    }
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+        sent = await discord_standin.interaction_create(
+            "config channel",
+            channel_id=server.general,
+            user_id=server.manager,
+            options={"setting": "moderator_channel", "channel": server.managers},
+        )
+        await discord_standin.wait_for_response(sent.id, timeout=10)
+        previous = None
+        for name, text in HEATED:
+            message = await discord_standin.message_create(
+                server.general, people[name], text, reply_to=previous
+            )
+            previous = int(message["id"])
+            await asyncio.sleep(0.2)
+        flag = await discord_standin.wait_for_message(server.managers, timeout=15)
+        await asyncio.sleep(1.0)
+        flags = [m for m in discord_standin.messages_in(server.managers) if m["embeds"]]
+        assert len(flags) == 1 and flag["embeds"]
+        assert bot.scalar("SELECT COUNT(*) FROM conflict_flags WHERE guild_id = ?", (server.guild,)) == 1
+        assert_no_mass_pings(discord_standin)
