@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.conftest import TEST_TOKEN
 from tests.e2e.helpers import (
     BotProcess,
+    Server,
     assert_no_mass_pings,
     build_server,
     feature_present,
@@ -314,3 +315,81 @@ async def test_heated_exchange_is_flagged_once_to_moderators(
         assert len(flags) == 1 and flag["embeds"]
         assert bot.scalar("SELECT COUNT(*) FROM conflict_flags WHERE guild_id = ?", (server.guild,)) == 1
         assert_no_mass_pings(discord_standin)
+
+
+def _leaves(options: list[dict], path: tuple[str, ...]) -> list[tuple[str, list[dict]]]:
+    """Flatten a synced command into (full name, leaf options) pairs."""
+    subs = [o for o in options if o.get("type") in (1, 2)]
+    if not subs:
+        return [(" ".join(path), options)]
+    found: list[tuple[str, list[dict]]] = []
+    for sub in subs:
+        found += _leaves(sub.get("options", []), (*path, sub["name"]))
+    return found
+
+
+def _plausible(schema: list[dict], server: Server, role: int) -> dict[str, object] | None:
+    """Values a manager could plausibly send for each option; None when a command needs a file."""
+    values: dict[str, object] = {}
+    for option in schema:
+        kind = option["type"]
+        if option.get("choices"):
+            values[option["name"]] = option["choices"][0]["value"]
+        elif kind == 3:
+            values[option["name"]] = "welcome_channel" if option.get("autocomplete") else "hello"
+        elif kind in (4, 10):
+            values[option["name"]] = option.get("min_value") or 1
+        elif kind == 5:
+            values[option["name"]] = False
+        elif kind == 6:
+            values[option["name"]] = server.member
+        elif kind == 7:
+            values[option["name"]] = server.general
+        elif kind == 8:
+            values[option["name"]] = role
+        elif kind == 11:
+            if option.get("required"):
+                return None
+        elif option.get("required"):
+            return None
+    return values
+
+
+async def test_every_synced_command_answers_a_manager_in_time_without_an_unexpected_error(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Each feature's commands through the real process: answered (or deferred) within Discord's 3 s, no crash."""
+    from bot.i18n import Catalog
+
+    unexpected = Catalog.load().t("en", "errors.unexpected", code="@@").split("@@")[0]
+    server = build_server(discord_standin)
+    role = discord_standin.add_role(server.guild, "Helpers", position=1)
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild, wait="ready") as bot:
+        commands = [
+            leaf
+            for command in discord_standin.guild_commands[server.guild]
+            for leaf in _leaves(command.get("options", []), (command["name"],))
+        ]
+        failures = []
+        for name, schema in commands:
+            options = _plausible(schema, server, role)
+            if options is None:
+                continue
+            sent = await discord_standin.interaction_create(
+                name, channel_id=server.general, user_id=server.manager, options=options
+            )
+            try:
+                first = await discord_standin.wait_for_response(sent.id, timeout=10)
+            except TimeoutError:
+                failures.append(f"/{name}: no answer")
+                continue
+            if first.kind == "callback" and first.type == 5:
+                await discord_standin.wait_for_response(sent.id, count=2, timeout=20)
+            texts = [reply_text(r.body) for r in discord_standin.responses_to(sent.id)]
+            if any(unexpected and unexpected in t for t in texts):
+                failures.append(f"/{name}: {texts}")
+        assert len(commands) >= 10
+        assert not failures, "\n".join(failures)
+        late = [r for r in discord_standin.requests if r.status == 404 and "/callback" in r.path]
+        assert not late, f"answered after Discord's 3 s deadline: {[r.path for r in late]}"
+        assert "Traceback" not in bot.log()
