@@ -341,9 +341,6 @@ def extract_features(
         norm = norm.translate(_LEET)
     if "@" in norm:
         norm = _AT_RE.sub("a", norm)
-    if _SPACED_RE.search(norm) is not None:
-        # "c o n n a r d", "f u c k": letters spaced out to dodge filters.
-        norm = _SPACED_RE.sub(_join_spaced, norm)
 
     counts = [0] * len(_HOSTILE_CATS)
     negated = 0
@@ -357,6 +354,11 @@ def extract_features(
     quotes = '"' in norm or "“" in norm or "«" in norm
     raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
     segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
+    if list(map(len, chain.from_iterable(segments))).count(1) >= 4 and (_SPACED_RE.search(norm) is not None):
+        # "c o n n a r d", "f u c k": letters spaced out to dodge filters.
+        norm = _SPACED_RE.sub(_join_spaced, norm)
+        raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
+        segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
     # Words count as quoted only if the message has words outside the quotes
     # too: a message that is all quote (a retweet, a pasted line) speaks for itself.
     quoting = len(segments) > 1 and sum(len(t) for t in segments[::2]) >= 2
@@ -435,7 +437,10 @@ def extract_features(
     identity = bool(seen & _IDENTITY)
     you = bool(seen & _YOU)
     friendly = bool(seen & _FRIENDLY)
-    laugh = bool(seen & _LAUGH) or _LAUGH_EMOJI_RE.search(text) is not None
+    laugh = bool(seen & _LAUGH) or (
+        (":" in text or ";" in text or "xD" in text or not text.isascii())
+        and _LAUGH_EMOJI_RE.search(text) is not None
+    )
 
     ctx = context if context is not None else _NO_CONTEXT
     targeted = you or addressed or ctx.reply_to_other or command > 0
@@ -462,7 +467,11 @@ def extract_features(
         letters = sum(map(len, chain.from_iterable(segments)))
         if letters >= 8:
             caps = len(_UPPER_RE.findall(text)) / letters
-    shout = min(len(_SHOUT_RE.findall(text)), 3) / 3.0 if "!" in text or "?" in text else 0.0
+    shout = (
+        min(len(_SHOUT_RE.findall(text)), 3) / 3.0
+        if "!!" in text or "??" in text or "?!" in text or "!?" in text
+        else 0.0
+    )
     mild_swearing = profanity and not strong
     vector = (
         neg,
