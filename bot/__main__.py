@@ -10,6 +10,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from bot.activity.importer import add_cli as add_import_cli
+from bot.activity.importer import run_cli as run_import
 from bot.config import Config, ConfigError, load_config, setup_logging
 from bot.db import Database, MigrationError, discover_migrations
 from bot.i18n import Catalog
@@ -74,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate configuration and database without connecting",
         description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.",
     )
+    add_import_cli(sub)
     conflict = sub.add_parser(
         "conflict",
         help="offline conflict scoring tools",
@@ -109,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(check(config))
     if command == "migrate":
         return asyncio.run(migrate(config))
+    if command == "import":
+        return run_import(args, config.db_path)
     if not config.has_token:
         sys.stderr.write(NO_TOKEN_HELP)
         return EXIT_NO_TOKEN

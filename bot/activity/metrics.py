@@ -176,7 +176,8 @@ class Responsiveness:
     questions_answered: int
     newcomer_messages: int
     newcomer_answered: int
-    median_reply_seconds: float | None
+    median_reply_seconds: float | None  # questions' first reply
+    newcomer_median_seconds: float | None = None
 
     @property
     def question_share(self) -> float | None:
@@ -520,18 +521,26 @@ class MetricsService:
             (guild_id, span.start_ts, span.end_ts),
         )
         questions = answered = newcomer = newcomer_answered = 0
-        delays = []
+        delays: list[int] = []
+        newcomer_delays: list[int] = []
         for is_q, is_new, delay in rows:
             if is_q:
                 questions += 1
-                answered += delay is not None
+                if delay is not None:
+                    answered += 1
+                    delays.append(delay)
             if is_new:
                 newcomer += 1
-                newcomer_answered += delay is not None
-            if delay is not None:
-                delays.append(delay)
+                if delay is not None:
+                    newcomer_answered += 1
+                    newcomer_delays.append(delay)
         return Responsiveness(
-            questions, answered, newcomer, newcomer_answered, statistics.median(delays) if delays else None
+            questions,
+            answered,
+            newcomer,
+            newcomer_answered,
+            statistics.median(delays) if delays else None,
+            statistics.median(newcomer_delays) if newcomer_delays else None,
         )
 
     # ------------------------------------------------------------------ people

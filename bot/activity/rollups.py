@@ -46,7 +46,6 @@ _STAGING = (
     " lang TEXT, reply_to_message_id INTEGER, reply_to_author_id INTEGER, is_question INTEGER,"
     " is_newcomer INTEGER, day INTEGER, block INTEGER, new_block INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (guild_id, message_id))",
-    "CREATE INDEX IF NOT EXISTS temp.activity_staging_block ON activity_staging (guild_id, author_id, block)",
 )
 
 _UPSERT_ADD = "ON CONFLICT DO UPDATE SET "
@@ -61,9 +60,23 @@ async def ensure_staging(conn: aiosqlite.Connection) -> None:
 async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     """Store new message rows and add them to every roll-up; return how many were new."""
     await conn.execute("DELETE FROM activity_staging")
+    # A block counts once per member: its first message in this batch, unless one was stored before.
+    first_in_block: dict[tuple[int, int, int], int] = {}
+    for row in rows:
+        key = (row[0], row[4], row[5] // BLOCK)
+        if row[1] < first_in_block.get(key, row[1] + 1):
+            first_in_block[key] = row[1]
     await conn.executemany(
-        f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block) VALUES ({_MARKS}, ?, ?)",
-        [(*row, row[5] // DAY, row[5] // BLOCK) for row in rows],
+        f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block, new_block) VALUES ({_MARKS}, ?, ?, ?)",
+        [
+            (
+                *row,
+                row[5] // DAY,
+                row[5] // BLOCK,
+                int(first_in_block[(row[0], row[4], row[5] // BLOCK)] == row[1]),
+            )
+            for row in rows
+        ],
     )
     await conn.execute(
         "DELETE FROM activity_staging AS s WHERE EXISTS (SELECT 1 FROM activity_messages m"
@@ -74,12 +87,9 @@ async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, .
     await cursor.close()
     if not count:
         return 0
-    # A block counts once per member: the first new message in it, and only if none was stored before.
     await conn.execute(
-        "UPDATE activity_staging AS s SET new_block = 1"
-        " WHERE s.message_id = (SELECT MIN(o.message_id) FROM activity_staging o"
-        "   WHERE o.guild_id = s.guild_id AND o.author_id = s.author_id AND o.block = s.block)"
-        " AND NOT EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"
+        "UPDATE activity_staging AS s SET new_block = 0 WHERE s.new_block = 1"
+        " AND EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"
         "   AND m.author_id = s.author_id AND m.created_at >= s.block * ? AND m.created_at < (s.block + 1) * ?)",
         (BLOCK, BLOCK),
     )

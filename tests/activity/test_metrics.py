@@ -164,7 +164,8 @@ async def test_responsiveness_counts_replies_from_others_only(
     result = await metrics.responsiveness(GUILD, 7)
     assert (result.questions, result.questions_answered) == (2, 1)
     assert (result.newcomer_messages, result.newcomer_answered) == (1, 1)
-    assert result.median_reply_seconds == pytest.approx(1.5 * 3600)
+    assert result.median_reply_seconds == 3600
+    assert result.newcomer_median_seconds == 2 * 3600
 
 
 async def test_spamming_does_not_beat_steady_activity_and_reach_counts_distinct_people(
