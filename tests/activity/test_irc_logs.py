@@ -52,6 +52,18 @@ def _plain_messages() -> list[tuple[int, int, str, datetime, str]]:
     return found
 
 
+def _gold_parents(message_lines: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Child line -> its latest annotated parent line, between message lines, self-links left out."""
+    parents: dict[tuple[int, int], int] = {}
+    for file_no, path in enumerate(_raw_files()):
+        annotation = Path(str(path).replace(".raw.txt", ".annotation.txt"))
+        for row in annotation.read_text().splitlines():
+            a, b, *_ = row.split()
+            if a != b and (file_no, int(a)) in message_lines and (file_no, int(b)) in message_lines:
+                parents[(file_no, int(b))] = max(int(a), parents.get((file_no, int(b)), -1))
+    return parents
+
+
 @pytest.fixture
 async def loaded(db: Database, settings: Settings) -> tuple[Database, MetricsService]:
     clock = FrozenClock(END)
@@ -94,13 +106,7 @@ async def test_reply_links_and_responsiveness_match_the_annotations(
     db, metrics = loaded
     messages = _plain_messages()
     by_line = {(f, i): (nick, at, text) for f, i, nick, at, text in messages}
-    parents: dict[tuple[int, int], int] = {}
-    for file_no, path in enumerate(_raw_files()):
-        annotation = Path(str(path).replace(".raw.txt", ".annotation.txt"))
-        for row in annotation.read_text().splitlines():
-            a, b, *_ = row.split()
-            if a != b and (file_no, int(a)) in by_line and (file_no, int(b)) in by_line:
-                parents[(file_no, int(b))] = max(int(a), parents.get((file_no, int(b)), -1))
+    parents = _gold_parents(set(by_line))
     expected_pairs = {(f * 100_000 + b + 1, f * 100_000 + a + 1) for (f, b), a in parents.items()}
     stored = {
         tuple(r)
