@@ -413,7 +413,10 @@ class MetricsService:
     # ------------------------------------------------------------------ funnel
 
     async def funnel(self, guild_id: int, days: int = 56, end: datetime | None = None) -> Funnel:
-        """Return the newcomer funnel for members who joined in the period, per join week."""
+        """Return the newcomer funnel for members who joined in the period, per join week.
+
+        A newcomer "got a reply" when one of the messages of their first two weeks was answered.
+        """
         span = self.span(days, end)
         today = to_ts(self._clock.now()) // DAY
         rows = await self._db.fetchall(
@@ -421,7 +424,8 @@ class MetricsService:
             " (SELECT MIN(a.created_at) FROM activity_messages a WHERE a.guild_id = m.guild_id"
             "   AND a.author_id = m.user_id AND a.created_at >= m.joined_at) AS first_message,"
             " (SELECT MIN(a.first_reply_at) FROM activity_messages a WHERE a.guild_id = m.guild_id"
-            "   AND a.author_id = m.user_id AND a.created_at >= m.joined_at) AS first_reply,"
+            "   AND a.author_id = m.user_id AND a.created_at >= m.joined_at"
+            "   AND a.created_at < m.joined_at + 14 * 86400) AS first_reply,"
             " EXISTS (SELECT 1 FROM activity_daily_member d WHERE d.guild_id = m.guild_id"
             "   AND d.user_id = m.user_id AND d.day BETWEEN m.joined_at / 86400 + 7 AND m.joined_at / 86400 + 13)"
             "   AS returned"

@@ -1,0 +1,217 @@
+"""Ingestion throughput: synthetic community messages through the real handler path, next to bare VADER.
+
+Each message goes event object → `cogs.activity.event_from_message` → language guess → VADER (once)
+→ buffer → batched SQLite writes (background tasks, as in the bot), and the run ends with a full flush.
+The same texts are scored by bare VADER (the right analyzer per language) in the same process, so the
+ratio says what the bot adds over the analysis it cannot avoid. Prints a final JSON line.
+
+    python benchmarks/ingest.py [--messages 20000] [--runs 3] [--with-conflict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import discord
+
+from bot.activity.pipeline import ActivityPipeline
+from bot.clock import FrozenClock
+from bot.db import Database
+from bot.language import guess_language
+from bot.sentiment import default_analyzers
+from bot.settings import Settings
+from cogs.activity import event_from_message
+
+EN = [
+    "hey everyone how is it going today",
+    "thanks so much for the help, that fixed it",
+    "anyone know why my build keeps failing? ",
+    "I love this community honestly",
+    "that was a terrible idea and you know it",
+    "lol same here",
+    "can someone review my pull request when they have a minute",
+    "the meeting is moved to thursday at 5",
+    "good morning! coffee first",
+    "this is so annoying, nothing works",
+    "great job on the release folks",
+    "I don't think that's right, check the docs again",
+    "welcome to the server, glad you're here",
+    "what time is the event tonight? ",
+    "ugh my internet is awful today",
+    "nice, that looks really good",
+]
+FR = [
+    "salut tout le monde, ça va ? ",
+    "merci beaucoup pour ton aide, c'est réglé",
+    "quelqu'un sait pourquoi ça plante ? ",
+    "j'adore cette communauté",
+    "c'est vraiment nul ce truc",
+    "bonne soirée à tous",
+    "je ne suis pas d'accord avec toi",
+    "la réunion est déplacée à jeudi",
+    "trop bien, bravo pour le travail",
+    "c'est énervant, rien ne marche",
+]
+BATCH = 500
+WORDS = [
+    "really",
+    "just",
+    "maybe",
+    "also",
+    "the",
+    "bot",
+    "server",
+    "channel",
+    "today",
+    "later",
+    "again",
+    "docs",
+    "release",
+    "code",
+    "game",
+    "music",
+]
+
+
+def make_texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
+    """Return (text, language) pairs: 80 % English, 20 % French, varied with extra words."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        lang = "fr" if rng.random() < 0.2 else "en"
+        base = rng.choice(FR if lang == "fr" else EN)
+        extra = " ".join(rng.choice(WORDS) for _ in range(rng.randint(0, 6)))
+        texts.append((f"{base} {extra}".strip(), lang))
+    return texts
+
+
+def make_messages(texts: list[tuple[str, str]], members: int = 1000) -> list[Any]:
+    """Build message objects with the attributes the activity cog reads from a discord.Message."""
+    rng = random.Random(11)
+    guild = SimpleNamespace(id=1)
+    channels = [SimpleNamespace(id=100 + i, parent_id=None) for i in range(8)]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    messages = []
+    for i, (text, _) in enumerate(texts):
+        author = SimpleNamespace(id=10_000 + rng.randrange(members), bot=False)
+        messages.append(
+            SimpleNamespace(
+                id=1_000_000 + i,
+                guild=guild,
+                channel=rng.choice(channels),
+                type=discord.MessageType.default,
+                reference=None,
+                author=author,
+                created_at=start + timedelta(seconds=i * 3),
+                content=text,
+                mentions=[],
+                attachments=[],
+                webhook_id=None,
+            )
+        )
+    return messages
+
+
+def vader_only(texts: list[tuple[str, str]]) -> float:
+    """Score every text with bare VADER in its language; return messages per second."""
+    analyzers = default_analyzers()
+    started = time.perf_counter()
+    for text, lang in texts:
+        analyzers.polarity(text, lang)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def sentiment_only(texts: list[tuple[str, str]]) -> float:
+    """Score every text the way the sentiment module must without a known language: guess, then VADER."""
+    analyzers = default_analyzers()
+    started = time.perf_counter()
+    for text, _ in texts:
+        analyzers.polarity(text, guess_language(text))
+    return len(texts) / (time.perf_counter() - started)
+
+
+async def pipeline_run(messages: list[Any], with_conflict: bool) -> float:
+    """Feed every message through the handler path into a fresh database; return messages per second."""
+    score_message: Any = None
+    if with_conflict:
+        from bot.conflict import score_message
+
+        score_message("warm up", lang="en", compound=0.0)
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "bench.db")
+        await db.migrate()
+        clock = FrozenClock(datetime(2026, 6, 1, tzinfo=UTC))
+        pipeline = ActivityPipeline(db, clock, Settings(db, clock), batch_size=BATCH)
+        await pipeline.warm()
+        started = time.perf_counter()
+        for i, message in enumerate(messages):
+            event = event_from_message(message)
+            assert event is not None
+            signal = await pipeline.handle_message(event)
+            if with_conflict and signal is not None:
+                score_message(message.content, lang=signal.lang, compound=signal.compound)
+            if i % 50 == 0:
+                await asyncio.sleep(0)  # let finished background writes complete, as between gateway events
+        await pipeline.drain()
+        elapsed = time.perf_counter() - started
+        stored = await db.fetchval("SELECT COUNT(*) FROM activity_messages")
+        await db.close()
+    assert stored == len(messages), (stored, len(messages))
+    return len(messages) / elapsed
+
+
+def main() -> None:
+    """Run the benchmark and print the medians as a final JSON line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--with-conflict", action="store_true", help="also run conflict scoring per message")
+    args = parser.parse_args()
+    texts = make_texts(args.messages)
+    messages = make_messages(texts)
+    vader_only(texts[:200])  # build both analyzers before timing
+    vader: list[float] = []
+    sentiment: list[float] = []
+    piped: list[float] = []
+    for run in range(args.runs):
+        vader.append(vader_only(texts))
+        sentiment.append(sentiment_only(texts))
+        piped.append(asyncio.run(pipeline_run(messages, args.with_conflict)))
+        sys.stderr.write(
+            f"run {run + 1}: pipeline {piped[-1]:.0f}/s, vader only {vader[-1]:.0f}/s,"
+            f" language guess + vader {sentiment[-1]:.0f}/s\n"
+        )
+    ratios = [p / v for p, v in zip(piped, vader, strict=True)]
+    sentiment_ratios = [p / v for p, v in zip(piped, sentiment, strict=True)]
+    result = {
+        "messages": args.messages,
+        "runs": args.runs,
+        "with_conflict": args.with_conflict,
+        "messages_per_s": round(statistics.median(piped)),
+        "vader_only_per_s": round(statistics.median(vader)),
+        "ratio": round(statistics.median(ratios), 3),
+        "guess_and_vader_per_s": round(statistics.median(sentiment)),
+        "ratio_vs_guess_and_vader": round(statistics.median(sentiment_ratios), 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
