@@ -87,6 +87,12 @@ async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, .
     await cursor.close()
     if not count:
         return 0
+    # Discord leaves the replied-to author out when that message is not cached: look it up here.
+    await conn.execute(
+        "UPDATE activity_staging AS s SET reply_to_author_id = (SELECT m.author_id FROM activity_messages m"
+        "   WHERE m.guild_id = s.guild_id AND m.message_id = s.reply_to_message_id)"
+        " WHERE s.reply_to_author_id IS NULL AND s.reply_to_message_id IS NOT NULL"
+    )
     await conn.execute(
         "UPDATE activity_staging AS s SET new_block = 0 WHERE s.new_block = 1"
         " AND EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"

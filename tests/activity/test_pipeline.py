@@ -291,3 +291,20 @@ async def test_forget_deletes_everything_about_the_member_and_export_lists_it(
     assert await _count(db, "activity_messages") == 1  # member 2's reply stays
     again = await pipeline.handle_message(message(1, clock.now()))
     assert again and again.is_first_message
+
+
+async def test_a_reply_without_its_authors_id_is_completed_from_the_stored_message(
+    pipeline: ActivityPipeline, db: Database, clock: FrozenClock
+) -> None:
+    original = message(1, clock.now(), "anyone around?")
+    await pipeline.handle_message(original)
+    await pipeline.flush()
+    await pipeline.handle_message(
+        message(2, clock.now() + timedelta(minutes=1), "yes", reply_to_message_id=original.message_id)
+    )
+    await pipeline.flush()
+    assert await db.fetchval("SELECT reply_to_author_id FROM activity_messages WHERE author_id = 2") == 1
+    assert (
+        await db.fetchval("SELECT replies FROM activity_daily_reach WHERE target_id = 1 AND source_id = 2")
+        == 1
+    )
