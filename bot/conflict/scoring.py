@@ -113,7 +113,19 @@ _HOSTILE_CATS = ("insult", "profanity", "slur", "threat", "dehum", "sexual", "ha
 _BITS: Mapping[str, int] = {
     name: 1 << i
     for i, name in enumerate(
-        (*_HOSTILE_CATS, "identity", "command", "you", "negator", "report", "laugh", "friendly", "mild", "me")
+        (
+            *_HOSTILE_CATS,
+            "identity",
+            "command",
+            "you",
+            "negator",
+            "report",
+            "laugh",
+            "friendly",
+            "mild",
+            "me",
+            "point",
+        )
     )
 }
 _HOSTILE = sum(_BITS[c] for c in _HOSTILE_CATS)
@@ -129,6 +141,11 @@ _COMMAND = _BITS["command"]
 # dehumanise only next to a group ("X are animals"); otherwise plain words.
 _MILD = _BITS["mild"]
 _ME = _BITS["me"]
+# Demonstratives and pointers that aim a noun at a person or a group
+# ("ce connard", "ces bouffons", "espèce de", "bande de", "c'est un"):
+# an insult right after one is aimed, as after "you".
+_POINT = _BITS["point"]
+_POINT_WINDOW = 2
 # French elided reflexive/subject pronouns start verbs, never insults:
 # "s'attarder" (to linger) is not "attardé".
 _VERB_HEADS = frozenset(("s", "m", "j", "t"))
@@ -227,6 +244,9 @@ class Lexicon:
             tail_mask = self.lookup(tail)
             if head in _VERB_HEADS:
                 tail_mask &= ~_NOT_AFTER_VERB_HEAD
+                if head == "s":
+                    # "ça s'appelle", "il s'appelait": a name, not a report.
+                    tail_mask &= ~_REPORT
             return mask | tail_mask
         if "-" in token:
             merged = 0
@@ -308,11 +328,18 @@ _LEET_RE = re.compile("[013457$’]")
 # "b@stard": an at sign right after a letter is an a (a mention starts a word).
 _AT_RE = re.compile(r"(?<=[^\W\d_])@")
 _SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_] ){3,}[^\W\d_](?![^\W_])")
+# "#BalanceTonPorc" -> "Balance Ton Porc": hashtags read as words.
+_HASHTAG_RE = re.compile(r"#([^\W_]+)")
+_CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _LOG_LENGTH = tuple(math.log1p(n) / 4.0 for n in range(64))
 _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _NEG_WINDOW = 2
 _REPORT_WINDOW = 6
 _DIRECT_WINDOW = 4
+
+
+def _split_hashtag(match: re.Match[str]) -> str:
+    return " " + _CAMEL_RE.sub(" ", match.group(1))
 
 
 def _join_spaced(match: re.Match[str]) -> str:
@@ -336,6 +363,8 @@ def extract_features(
     if mentions:
         text = _MENTION_RE.sub(" @ ", text)
         addressed = True
+    if "#" in text:
+        text = _HASHTAG_RE.sub(_split_hashtag, text)
     norm = text.lower()
     if _LEET_RE.search(norm) is not None:
         norm = norm.translate(_LEET)
@@ -359,6 +388,10 @@ def extract_features(
         norm = _SPACED_RE.sub(_join_spaced, norm)
         raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
         segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
+        if compound > 0:
+            # VADER read the spaced-out letters as words ("a", "e"): its
+            # positive score here is noise, not friendliness.
+            compound = 0.0
     # Words count as quoted only if the message has words outside the quotes
     # too: a message that is all quote (a retweet, a pasted line) speaks for itself.
     quoting = len(segments) > 1 and sum(len(t) for t in segments[::2]) >= 2
@@ -368,7 +401,7 @@ def extract_features(
         # A quote that opens on a mention is a retweet or a reply, not a citation.
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         n_tokens += len(tokens)
-        last_negator = last_you = last_report = last_me = -100
+        last_negator = last_you = last_report = last_me = last_point = -100
         for i, tok in enumerate(tokens):
             mask = cache_get(tok)
             if mask is None:
@@ -384,9 +417,11 @@ def extract_features(
                 last_report = i
             if mask & _ME:
                 last_me = i
+            if mask & _POINT:
+                last_point = i
             if not mask & _HOSTILE:
                 if mask & _MILD and i - last_negator > _NEG_WINDOW and not in_quote:
-                    if i - last_you <= _DIRECT_WINDOW:
+                    if i - last_you <= _DIRECT_WINDOW or i - last_point <= _POINT_WINDOW:
                         mild_direct += 1
                     else:
                         mild += 1
@@ -403,7 +438,7 @@ def extract_features(
             elif mask & _PERSONAL and i - last_me <= _DIRECT_WINDOW and last_me > last_you:
                 # "I'm a proud queer", "je suis trop con": about oneself, not at anyone.
                 self_directed += 1
-            elif mask & _PERSONAL and i - last_you <= _DIRECT_WINDOW:
+            elif mask & _PERSONAL and (i - last_you <= _DIRECT_WINDOW or i - last_point <= _POINT_WINDOW):
                 direct += 1
     command = 0
     first_words = lex.phrase_first_words

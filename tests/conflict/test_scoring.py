@@ -216,3 +216,30 @@ def test_url_placeholder_is_a_link_not_a_mention() -> None:
     vector = extract_features("lire la suite @url", "fr", 0.0).vector
     assert vector[FEATURE_NAMES.index("link")] == 1.0
     assert vector[FEATURE_NAMES.index("targeted")] == 0.0
+
+
+def test_french_pointers_aim_an_insult_and_object_pronouns_are_not_self_directed() -> None:
+    from bot.conflict.scoring import FEATURE_NAMES, extract_features
+
+    direct = FEATURE_NAMES.index("direct_insult")
+    selfd = FEATURE_NAMES.index("self_directed")
+    assert extract_features("regarde ce connard", "fr", 0.0).vector[direct] == 1
+    assert extract_features("bande de bouffons", "fr", 0.0).vector[direct] == 1
+    vec = extract_features("tu me saoules connard", "fr", 0.0).vector
+    assert vec[direct] == 1 and vec[selfd] == 0
+    assert extract_features("je suis trop con", "fr", 0.0).vector[selfd] == 1
+
+
+def test_hashtags_are_split_into_words() -> None:
+    from bot.conflict.scoring import FEATURE_NAMES, extract_features
+
+    insult = FEATURE_NAMES.index("insult")
+    assert extract_features("#EspeceDeConnard", "fr", 0.0).vector[insult] >= 1
+    assert extract_features("#youAreAnIdiot", "en", 0.0).vector[insult] >= 1
+
+
+def test_french_reflexive_naming_is_not_reporting() -> None:
+    from bot.conflict.scoring import FEATURE_NAMES, extract_features
+
+    reported = FEATURE_NAMES.index("reported")
+    assert extract_features("ça s'appelle l'islamisation", "fr", 0.0).vector[reported] == 0
