@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -254,6 +255,21 @@ class ActivityPipeline:
                 return 0
             try:
                 await self._write(messages, texts, ops)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    self.lost += len(messages) + len(ops)
+                    log.exception(
+                        "activity batch of %d events could not be written", len(messages) + len(ops)
+                    )
+                    return 0
+                # Locked or busy beyond the retries: keep the batch, in order, for the next attempt.
+                log.warning("activity batch of %d events postponed: database busy", len(messages) + len(ops))
+                self._messages[:0] = messages
+                self._texts[:0] = texts
+                self._ops[:0] = ops
+                if self._timer is None:
+                    self._timer = asyncio.get_running_loop().call_later(self.max_delay, self._spawn_flush)
+                return 0
             except Exception:
                 # Keep the bot alive; the batch is lost (it could be the cause) and the loss is counted.
                 self.lost += len(messages) + len(ops)
@@ -285,15 +301,16 @@ class ActivityPipeline:
         ops: list[tuple[str, tuple[Any, ...]]],
     ) -> None:
         async with self._db.transaction() as conn:
+            # Created in every transaction until one commits: a rollback would take the table with it.
             if not self._staging_ready:
                 await rollups.ensure_staging(conn)
-                self._staging_ready = True
             if messages:
                 await rollups.write_messages(conn, messages)
             if texts:
                 await rollups.write_texts(conn, texts)
             for kind, args in ops:
                 await _OPS[kind](conn, *args)
+        self._staging_ready = True
 
     async def purge_expired_text(self, guild_id: int | None = None) -> int:
         """Delete kept message text past its expiry (in one server, or all); return how many were deleted."""

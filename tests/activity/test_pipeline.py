@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from bot.activity.pipeline import ActivityPipeline
 from bot.activity.rollups import DAY
@@ -308,3 +311,29 @@ async def test_a_reply_without_its_authors_id_is_completed_from_the_stored_messa
         await db.fetchval("SELECT replies FROM activity_daily_reach WHERE target_id = 1 AND source_id = 2")
         == 1
     )
+
+
+async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
+    pipeline: ActivityPipeline, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from bot.activity import rollups
+
+    real = rollups.write_messages
+    calls = 0
+
+    async def locked_once(conn: Any, rows: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(conn, rows)
+
+    monkeypatch.setattr(rollups, "write_messages", locked_once)
+    await pipeline.handle_message(message(1, clock.now()))
+    assert await pipeline.flush() == 0
+    assert pipeline.pending == 1 and pipeline.lost == 0
+    await pipeline.handle_message(message(2, clock.now()))
+    assert await pipeline.flush() == 2
+    assert await _count(db, "activity_messages") == 2
