@@ -21,8 +21,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, compress
 from pathlib import Path
+from typing import cast
 
 from bot.language import guess_language
 
@@ -402,12 +403,14 @@ def extract_features(
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         n_tokens += len(tokens)
         last_negator = last_you = last_report = last_me = last_point = -100
-        for i, tok in enumerate(tokens):
-            mask = cache_get(tok)
-            if mask is None:
-                mask = lex.lookup(tok)
-            if not mask:
-                continue
+        found = list(map(cache_get, tokens))
+        if None in found:
+            masks = [lex.lookup(tok) if m is None else m for tok, m in zip(tokens, found, strict=True)]
+        else:
+            masks = cast(list[int], found)
+        # Most words carry no category: visit only the ones that do.
+        for i in compress(range(len(masks)), masks):
+            mask = masks[i]
             seen |= mask
             if mask & _NEGATOR:
                 last_negator = i
