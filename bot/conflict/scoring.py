@@ -450,28 +450,27 @@ def extract_features(
             continue
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         index_get = lex.phrase_index.get
-        i = 0
         n = len(tokens)
-        while i < n:
-            entries = index_get(tokens[i])
-            if entries is not None:
-                for rest, mask in entries:
-                    end = i + 1 + len(rest)
-                    if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
-                        if in_quote and mask & (_HOSTILE | _COMMAND):
-                            # 'il m'a traité de « sale arabe »': cited, not said.
-                            quoted += 1
-                            i = end - 1
-                            break
-                        seen |= mask
-                        if mask & _COMMAND:
-                            command += 1
-                        for index, bit in _HOSTILE_BITS:
-                            if mask & bit:
-                                counts[index] += 1
-                        i = end - 1
+        resume = 0
+        # Visit only the tokens that start a phrase; a match skips its words.
+        for i in compress(range(n), map(first_words.__contains__, tokens)):
+            if i < resume:
+                continue
+            for rest, mask in index_get(tokens[i], ()):
+                end = i + 1 + len(rest)
+                if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
+                    resume = end
+                    if in_quote and mask & (_HOSTILE | _COMMAND):
+                        # 'il m'a traité de « sale arabe »': cited, not said.
+                        quoted += 1
                         break
-            i += 1
+                    seen |= mask
+                    if mask & _COMMAND:
+                        command += 1
+                    for index, bit in _HOSTILE_BITS:
+                        if mask & bit:
+                            counts[index] += 1
+                    break
     identity = bool(seen & _IDENTITY)
     you = bool(seen & _YOU)
     friendly = bool(seen & _FRIENDLY)
