@@ -45,7 +45,7 @@ def guess_language(text: str) -> str:
     if "’" in sample:
         sample = sample.replace("’", "'")
     weights = _WEIGHTS
-    score = 0.5 * len(_FR_DIACRITIC_RE.findall(sample))
+    score = 0.0 if sample.isascii() else 0.5 * len(_FR_DIACRITIC_RE.findall(sample))
     for word in _WORD_RE.findall(sample):
         weight = weights.get(word)
         if weight is not None:
