@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, compress
 from pathlib import Path
-from typing import cast
 
 from bot.language import guess_language
 
@@ -198,6 +197,21 @@ class Lexicon:
             first: tuple(sorted(entries, key=lambda e: -len(e[0]))) for first, entries in by_first.items()
         }
         self.phrase_first_words = frozenset(by_first)
+        # The same, keyed on the first two words (multi-word phrases, longest
+        # first) and on the word alone (one-word phrases): a token then costs
+        # one or two dict probes instead of a scan of every phrase it starts.
+        by_pair: dict[tuple[str, str], list[tuple[tuple[str, ...], int]]] = {}
+        single: dict[str, int] = {}
+        for first, options in self.phrase_index.items():
+            for tail, tail_mask in options:
+                if tail:
+                    by_pair.setdefault((first, tail[0]), []).append((tail[1:], tail_mask))
+                else:
+                    single[first] = tail_mask
+        self.phrase_pairs: dict[tuple[str, str], tuple[tuple[tuple[str, ...], int], ...]] = {
+            pair: tuple(found) for pair, found in by_pair.items()
+        }
+        self.phrase_single = single
         self.cache: dict[str, int] = {}
 
     def lookup(self, token: str) -> int:
@@ -407,7 +421,7 @@ def extract_features(
         if None in found:
             masks = [lex.lookup(tok) if m is None else m for tok, m in zip(tokens, found, strict=True)]
         else:
-            masks = cast(list[int], found)
+            masks = found  # type: ignore[assignment]  # no None left: all ints
         # Most words carry no category: visit only the ones that do.
         for i in compress(range(len(masks)), masks):
             mask = masks[i]
@@ -449,28 +463,37 @@ def extract_features(
         if first_words.isdisjoint(tokens):
             continue
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
-        index_get = lex.phrase_index.get
+        pairs_get = lex.phrase_pairs.get
+        single_get = lex.phrase_single.get
         n = len(tokens)
         resume = 0
         # Visit only the tokens that start a phrase; a match skips its words.
         for i in compress(range(n), map(first_words.__contains__, tokens)):
             if i < resume:
                 continue
-            for rest, mask in index_get(tokens[i], ()):
-                end = i + 1 + len(rest)
-                if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
-                    resume = end
-                    if in_quote and mask & (_HOSTILE | _COMMAND):
-                        # 'il m'a traité de « sale arabe »': cited, not said.
-                        quoted += 1
+            found_mask = 0
+            if i + 1 < n:
+                for rest, mask in pairs_get((tokens[i], tokens[i + 1]), ()):
+                    end = i + 2 + len(rest)
+                    if end <= n and (not rest or tuple(tokens[i + 2 : end]) == rest):
+                        found_mask = mask
                         break
-                    seen |= mask
-                    if mask & _COMMAND:
-                        command += 1
-                    for index, bit in _HOSTILE_BITS:
-                        if mask & bit:
-                            counts[index] += 1
-                    break
+            if not found_mask:
+                found_mask = single_get(tokens[i], 0)
+                end = i + 1
+            if not found_mask:
+                continue
+            resume = end
+            if in_quote and found_mask & (_HOSTILE | _COMMAND):
+                # 'il m'a traité de « sale arabe »': cited, not said.
+                quoted += 1
+                continue
+            seen |= found_mask
+            if found_mask & _COMMAND:
+                command += 1
+            for index, bit in _HOSTILE_BITS:
+                if found_mask & bit:
+                    counts[index] += 1
     identity = bool(seen & _IDENTITY)
     you = bool(seen & _YOU)
     friendly = bool(seen & _FRIENDLY)
