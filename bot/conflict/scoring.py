@@ -371,6 +371,19 @@ def extract_features(
     lexicon: Lexicon | None = None,
 ) -> MessageFeatures:
     """Compute the feature vector of one message (see FEATURE_NAMES)."""
+    vector, lexical, swears = _extract(text, lang, compound, addressed, context, lexicon)
+    return MessageFeatures(vector=vector, lexical_hostility=lexical, swears=swears)
+
+
+def _extract(
+    text: str,
+    lang: str,
+    compound: float,
+    addressed: bool,
+    context: ContextSignals | None,
+    lexicon: Lexicon | None,
+) -> tuple[tuple[float, ...], float, bool]:
+    """Return (feature vector, lexical hostility 0..1, swears) of one message."""
     lex = lexicon if lexicon is not None else _default_lexicon("fr" if lang == "fr" else "en")
 
     link = "http" in text or "@url" in text or "www." in text
@@ -581,11 +594,7 @@ def extract_features(
         + 0.5 * direct
         + 0.3 * neg
     )
-    return MessageFeatures(
-        vector=vector,
-        lexical_hostility=lexical if lexical < 1.0 else 1.0,
-        swears=profanity > 0,
-    )
+    return vector, (lexical if lexical < 1.0 else 1.0), profanity > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -705,5 +714,5 @@ def score_message(
 
         compound = polarity(text, lang)
     mdl = model if model is not None else default_model()
-    feats = extract_features(text, lang, compound, addressed=addressed, context=context)
-    return mdl.evaluate(feats.vector, threshold)
+    # The vector alone: score_message needs no MessageFeatures object.
+    return mdl.evaluate(_extract(text, lang, compound, addressed, context, None)[0], threshold)
