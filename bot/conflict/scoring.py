@@ -344,7 +344,7 @@ _LEET_RE = re.compile("[013457$’]")
 _AT_RE = re.compile(r"(?<=[^\W\d_])@")
 _SPACED_RE = re.compile(r"(?<![^\W_])(?:[^\W\d_] ){3,}[^\W\d_](?![^\W_])")
 # "#BalanceTonPorc" -> "Balance Ton Porc": hashtags read as words.
-_HASHTAG_RE = re.compile(r"#([^\W_]+)")
+_HASHTAG_RE = re.compile(r"(?<![&\w])#([^\W\d_][^\W_]*)")
 _CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _LOG_LENGTH = tuple(math.log1p(n) / 4.0 for n in range(64))
 _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
