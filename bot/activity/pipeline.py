@@ -90,6 +90,7 @@ class ActivityPipeline:
         self._write_lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._oldest: datetime | None = None
         self._staging_ready = False
         self.on_text_kept: Callable[[dict[int, int]], Awaitable[None]] | None = None
         self.lost = 0
@@ -231,11 +232,16 @@ class ActivityPipeline:
     # ------------------------------------------------------------------ writing
 
     def _maybe_flush(self) -> None:
-        if len(self._messages) + len(self._ops) >= self.batch_size:
+        now = self._clock.now()
+        if self._oldest is None:
+            self._oldest = now
+        # Size or time bound, checked as events arrive (no idle timer task: an idle bot never wakes up).
+        if (
+            len(self._messages) + len(self._ops) >= self.batch_size
+            or (now - self._oldest).total_seconds() >= self.max_delay
+        ):
+            self._oldest = None
             self._spawn_flush()
-        elif self._timer is None:
-            # Time bound: armed by the first buffered event, so an idle server never wakes us up.
-            self._timer = asyncio.get_running_loop().call_later(self.max_delay, self._spawn_flush)
 
     def _spawn_flush(self) -> None:
         if self._timer is not None:
@@ -267,8 +273,6 @@ class ActivityPipeline:
                 self._messages[:0] = messages
                 self._texts[:0] = texts
                 self._ops[:0] = ops
-                if self._timer is None:
-                    self._timer = asyncio.get_running_loop().call_later(self.max_delay, self._spawn_flush)
                 return 0
             except Exception:
                 # Keep the bot alive; the batch is lost (it could be the cause) and the loss is counted.

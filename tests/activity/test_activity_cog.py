@@ -115,8 +115,9 @@ async def test_the_timer_writes_the_buffer_without_a_full_batch(world: World) ->
     await world.member.send(world.general, "hello")
     assert _pipeline(world).pending == 1
     await world.env.advance_time(_pipeline(world).max_delay + 1)
+    await world.member.send(world.general, "again")
     await world.env.settle()
-    assert await _rows(world, "SELECT COUNT(*) FROM activity_messages") == [(1,)]
+    assert await _rows(world, "SELECT COUNT(*) FROM activity_messages") == [(2,)]
 
 
 async def test_a_clean_shutdown_writes_everything_buffered(world: World) -> None:
