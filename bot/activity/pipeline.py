@@ -1,10 +1,11 @@
 """The hot path: every member event becomes a buffered row, written in batches.
 
 `handle_message` scores a message once (language, VADER compound), buffers its row and returns the
-`MessageSignal` other features consume. Writes are batched: the buffer is written when it holds
-`batch_size` events (in a background task, so ingestion goes on while SQLite writes) and by the
-cog's timer every `max_delay` seconds; `flush()` on shutdown writes everything left. A crash loses
-at most one bound's worth; a clean stop loses nothing.
+`MessageSignal` other features consume. Writes are batched: the buffer is written (in a background
+task, so ingestion goes on while SQLite writes) when it holds `batch_size` events or when its oldest
+event is `max_delay` seconds old, checked as events arrive, so an idle bot never wakes up; `drain()`
+at shutdown writes everything left. A crash loses at most one batch; a clean stop loses nothing.
+A batch that meets a locked database is kept and retried with the next one.
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ class ActivityPipeline:
         self._joined: dict[tuple[int, int], int] = {}
         self._write_lock = asyncio.Lock()
         self._background: set[asyncio.Task[int]] = set()
-        self._timer: asyncio.TimerHandle | None = None
         self._oldest: datetime | None = None
         self._staging_ready = False
         self.on_text_kept: Callable[[dict[int, int]], Awaitable[None]] | None = None
@@ -244,9 +244,6 @@ class ActivityPipeline:
             self._spawn_flush()
 
     def _spawn_flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         task = asyncio.get_running_loop().create_task(self.flush())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -291,9 +288,6 @@ class ActivityPipeline:
 
     async def drain(self) -> None:
         """Wait for background batch writes, then write what is left (shutdown)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
         await self.flush()
