@@ -242,10 +242,26 @@ class OnboardingCog(
                 after, await self.role_setting(after.guild, "member_role"), "completed screening"
             )
 
+    async def member_of(self, guild: discord.Guild | None, user_id: int) -> discord.Member | None:
+        """Find a member in the cache, else ask Discord; None only when they have left.
+
+        A member missing from the cache (not chunked yet) must not cost them their reminder: a failed
+        lookup raises, so the scheduler retries the job later instead of marking it done.
+        """
+        if guild is None:
+            return None
+        member = guild.get_member(user_id)
+        if member is not None:
+            return member
+        try:
+            return await guild.fetch_member(user_id)
+        except discord.NotFound:
+            return None
+
     async def run_rules_reminder(self, job: Job) -> None:
         """Remind, once, a member who hasn't accepted the rules."""
         guild = self.bot.get_guild(job.guild_id)
-        member = guild.get_member(int(job.payload["user_id"])) if guild else None
+        member = await self.member_of(guild, int(job.payload["user_id"]))
         if guild is None or member is None:
             return
         if not await self.service.claim_rules_reminder(guild.id, member.id):
@@ -312,7 +328,7 @@ class OnboardingCog(
         """Ping the welcome team when a newcomer's first message got no answer in time."""
         guild = self.bot.get_guild(job.guild_id)
         user_id = int(job.payload["user_id"])
-        if guild is None or guild.get_member(user_id) is None:
+        if guild is None or await self.member_of(guild, user_id) is None:
             return
         if not await self.service.claim_unanswered(guild.id, user_id):
             return
@@ -346,7 +362,7 @@ class OnboardingCog(
     async def run_nudge(self, job: Job) -> None:
         """Nudge, once and gently, a member who hasn't said anything since joining."""
         guild = self.bot.get_guild(job.guild_id)
-        member = guild.get_member(int(job.payload["user_id"])) if guild else None
+        member = await self.member_of(guild, int(job.payload["user_id"]))
         if guild is None or member is None:
             return
         if not await self.service.claim_nudge(guild.id, member.id):

@@ -457,3 +457,15 @@ async def test_privacy_export_and_forget_cover_onboarding(ob: Onboarding) -> Non
     forgotten = await ob.world.bot.privacy.forget(ob.world.guild.id, alice.id)
     assert forgotten["onboarding"] == 1
     assert (await ob.service.export(ob.world.guild.id, alice.id))["state"] is None
+
+
+async def test_nudge_reaches_a_member_missing_from_the_bots_cache(ob: Onboarding) -> None:
+    alice = await ob.join("alice")
+    guild = ob.world.bot.get_guild(ob.world.guild.id)
+    assert guild is not None
+    # Not chunked yet after a restart, say: the job must ask Discord rather than give up silently.
+    guild._remove_member(guild.get_member(alice.id))  # type: ignore[arg-type]
+    assert guild.get_member(alice.id) is None
+    await ob.later(3 * DAY + 60)
+    nudges = bot_messages(ob.intro, ob.world.bot.user.id)  # type: ignore[union-attr]
+    assert len(nudges) == 1 and alice.mention in nudges[0].content
