@@ -7,6 +7,7 @@ message twice (an import run twice) changes nothing.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -58,62 +59,57 @@ async def ensure_staging(conn: aiosqlite.Connection) -> None:
 
 
 async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Store new message rows and add them to every roll-up; return how many were new."""
-    await conn.execute("DELETE FROM activity_staging")
-    # A block counts once per member: its first message in this batch, unless one was stored before.
-    first_in_block: dict[tuple[int, int, int], int] = {}
-    for row in rows:
-        key = (row[0], row[4], row[5] // BLOCK)
-        if row[1] < first_in_block.get(key, row[1] + 1):
-            first_in_block[key] = row[1]
-    await conn.executemany(
-        f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block, new_block) VALUES ({_MARKS}, ?, ?, ?)",
-        [
-            (
-                *row,
-                row[5] // DAY,
-                row[5] // BLOCK,
-                int(first_in_block[(row[0], row[4], row[5] // BLOCK)] == row[1]),
-            )
-            for row in rows
-        ],
-    )
-    await conn.execute(
-        "DELETE FROM activity_staging AS s WHERE EXISTS (SELECT 1 FROM activity_messages m"
-        " WHERE m.guild_id = s.guild_id AND m.message_id = s.message_id)"
-    )
-    cursor = await conn.execute("SELECT COUNT(*) FROM activity_staging")
-    (count,) = await cursor.fetchone() or (0,)
-    await cursor.close()
-    if not count:
-        return 0
+    """Store new message rows and add them to every roll-up; return how many were new.
+
+    The whole batch runs as one call in the connection's thread (one round trip, not one per
+    statement): SQLite releases the GIL while it steps, so the write overlaps the event loop's work.
+    """
+    return int(await conn._execute(_write_messages, conn._conn, rows))
+
+
+# Staging columns: the buffered row as is, its day and 10-minute block computed by SQLite.
+_STAGE = (
+    f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block)"
+    f" VALUES ({', '.join(f'?{i}' for i in range(1, len(MESSAGE_COLUMNS) + 1))}, ?6 / {DAY}, ?6 / {BLOCK})"
+)
+# After the staging insert (and removing rows already stored), every statement is set-based.
+_BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
     # Discord leaves the replied-to author out when that message is not cached: look it up here.
-    await conn.execute(
+    (
         "UPDATE activity_staging AS s SET reply_to_author_id = (SELECT m.author_id FROM activity_messages m"
         "   WHERE m.guild_id = s.guild_id AND m.message_id = s.reply_to_message_id)"
-        " WHERE s.reply_to_author_id IS NULL AND s.reply_to_message_id IS NOT NULL"
-    )
-    await conn.execute(
+        " WHERE s.reply_to_author_id IS NULL AND s.reply_to_message_id IS NOT NULL",
+        (),
+    ),
+    # A block counts once per member: its first message in this batch, unless one was stored before.
+    (
+        "UPDATE activity_staging SET new_block = 1 WHERE (guild_id, message_id) IN"
+        " (SELECT guild_id, MIN(message_id) FROM activity_staging GROUP BY guild_id, author_id, block)",
+        (),
+    ),
+    (
         "UPDATE activity_staging AS s SET new_block = 0 WHERE s.new_block = 1"
         " AND EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"
         "   AND m.author_id = s.author_id AND m.created_at >= s.block * ? AND m.created_at < (s.block + 1) * ?)",
         (BLOCK, BLOCK),
-    )
-    await conn.execute(
+    ),
+    (
         "INSERT INTO activity_daily_member (guild_id, day, user_id, messages, blocks)"
         " SELECT guild_id, day, author_id, COUNT(*), SUM(new_block) FROM activity_staging"
         " GROUP BY guild_id, day, author_id "
         + _UPSERT_ADD
-        + "messages = messages + excluded.messages, blocks = blocks + excluded.blocks"
-    )
-    await conn.execute(
+        + "messages = messages + excluded.messages, blocks = blocks + excluded.blocks",
+        (),
+    ),
+    (
         "INSERT INTO activity_daily_member_channel (guild_id, day, channel_id, user_id, messages)"
         " SELECT guild_id, day, channel_id, author_id, COUNT(*) FROM activity_staging"
         " GROUP BY guild_id, day, channel_id, author_id "
         + _UPSERT_ADD
-        + "messages = messages + excluded.messages"
-    )
-    await conn.execute(
+        + "messages = messages + excluded.messages",
+        (),
+    ),
+    (
         "INSERT INTO activity_daily_channel (guild_id, day, channel_id, messages, negative, positive)"
         " SELECT guild_id, day, channel_id, COUNT(*), SUM(compound <= ?), SUM(compound >= ?)"
         " FROM activity_staging GROUP BY guild_id, day, channel_id "
@@ -121,39 +117,60 @@ async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, .
         + "messages = messages + excluded.messages, negative = negative + excluded.negative,"
         " positive = positive + excluded.positive",
         (NEGATIVE, POSITIVE),
-    )
-    await conn.execute(
+    ),
+    (
         "INSERT INTO activity_hourly (guild_id, hour, messages)"
         " SELECT guild_id, created_at / ?, COUNT(*) FROM activity_staging GROUP BY guild_id, created_at / ? "
         + _UPSERT_ADD
         + "messages = messages + excluded.messages",
         (HOUR, HOUR),
-    )
-    await conn.execute(
+    ),
+    (
         "INSERT INTO activity_daily_reach (guild_id, day, target_id, source_id, replies)"
         " SELECT guild_id, day, reply_to_author_id, author_id, COUNT(*) FROM activity_staging"
         " WHERE reply_to_author_id IS NOT NULL AND reply_to_author_id != author_id"
         " GROUP BY guild_id, day, reply_to_author_id, author_id "
         + _UPSERT_ADD
-        + "replies = replies + excluded.replies"
-    )
-    await conn.execute(
+        + "replies = replies + excluded.replies",
+        (),
+    ),
+    (
         "INSERT INTO members (guild_id, user_id, first_message_at)"
         " SELECT guild_id, author_id, MIN(created_at) FROM activity_staging GROUP BY guild_id, author_id "
         + _UPSERT_ADD
         + "first_message_at = MIN(COALESCE(first_message_at, excluded.first_message_at),"
-        " excluded.first_message_at)"
-    )
-    await conn.execute(f"INSERT INTO activity_messages ({_COLS}) SELECT {_COLS} FROM activity_staging")
+        " excluded.first_message_at)",
+        (),
+    ),
+    (f"INSERT INTO activity_messages ({_COLS}) SELECT {_COLS} FROM activity_staging", ()),
     # Replies in this batch answer earlier messages (or each other): keep the earliest reply time.
-    await conn.execute(
+    (
         "UPDATE activity_messages AS m SET first_reply_at = MIN(COALESCE(m.first_reply_at, r.t), r.t)"
         " FROM (SELECT s.guild_id AS g, s.reply_to_message_id AS mid, MIN(s.created_at) AS t"
         "       FROM activity_staging s JOIN activity_messages q"
         "         ON q.guild_id = s.guild_id AND q.message_id = s.reply_to_message_id"
         "       WHERE s.author_id != q.author_id GROUP BY s.guild_id, s.reply_to_message_id) AS r"
-        " WHERE m.guild_id = r.g AND m.message_id = r.mid"
+        " WHERE m.guild_id = r.g AND m.message_id = r.mid",
+        (),
+    ),
+)
+
+
+def _write_messages(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Run in the connection's thread, inside the caller's transaction."""
+    db.execute("DELETE FROM activity_staging")
+    db.executemany(_STAGE, rows)
+    db.execute(
+        "DELETE FROM activity_staging AS s WHERE EXISTS (SELECT 1 FROM activity_messages m"
+        " WHERE m.guild_id = s.guild_id AND m.message_id = s.message_id)"
     )
+    cursor = db.execute("SELECT COUNT(*) FROM activity_staging")
+    (count,) = cursor.fetchone() or (0,)
+    cursor.close()
+    if not count:
+        return 0
+    for sql, params in _BATCH_SQL:
+        db.execute(sql, params)
     return int(count)
 
 
