@@ -65,3 +65,26 @@ def build_world(env: simcord.Env, bot: HearthBot) -> World:
     manager = guild.add_member(env.create_user("manon"), roles=[manager_role])
     member = guild.add_member(env.create_user("marc"))
     return World(env, bot, guild, general, manager, member, manager_role)
+
+
+NO_VALUE = object()
+
+
+def plausible_value(world: World, param: Any) -> Any:
+    """A value Discord would accept for a non-text slash option; `NO_VALUE` when there is none."""
+    kinds = discord.AppCommandOptionType
+    if param.choices:
+        return param.choices[0].value
+    if param.type is kinds.integer:
+        return max(int(param.min_value or 1), 1)
+    if param.type is kinds.number:
+        return float(param.min_value or 1.0)
+    if param.type is kinds.boolean:
+        return True
+    if param.type is kinds.channel:
+        return world.general
+    if param.type is kinds.role:
+        return world.manager_role
+    if param.type in (kinds.user, kinds.mentionable):
+        return world.member
+    return NO_VALUE

@@ -31,7 +31,7 @@ from bot.errors import UserError
 from bot.interactions import SAFE_MENTIONS
 from bot.settings import SPECS, parse_value
 from bot.timeutil import next_local, zone
-from tests.helpers import World
+from tests.helpers import NO_VALUE, World, plausible_value
 
 # Feature modules declare their settings when their cogs are imported.
 for _name in discover_extensions():
@@ -271,20 +271,8 @@ def _options(command: app_commands.Command[Any, Any, Any], world: World, text: s
                 values[param.name] = param.choices[0].value
             else:
                 values[param.name] = text[: param.max_value or 100] if param.max_value else text[:100]
-        elif param.choices:
-            values[param.name] = param.choices[0].value
-        elif param.type is kinds.integer:
-            values[param.name] = int(param.min_value or 1)
-        elif param.type is kinds.number:
-            values[param.name] = float(param.min_value or 1)
-        elif param.type is kinds.boolean:
-            values[param.name] = True
-        elif param.type is kinds.channel:
-            values[param.name] = world.general
-        elif param.type is kinds.role:
-            values[param.name] = world.manager_role
-        elif param.type in (kinds.user, kinds.mentionable):
-            values[param.name] = world.member
+        elif (value := plausible_value(world, param)) is not NO_VALUE:
+            values[param.name] = value
         elif param.required:
             return None
     return values

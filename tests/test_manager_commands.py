@@ -15,7 +15,7 @@ from discord import app_commands
 
 from bot.checks import _check_manager
 from bot.i18n import Catalog
-from tests.helpers import World
+from tests.helpers import NO_VALUE, World, plausible_value
 
 
 def _is_manager_only(command: app_commands.Command[Any, Any, Any]) -> bool:
@@ -43,22 +43,10 @@ def plausible_options(command: app_commands.Command[Any, Any, Any], world: World
     values: dict[str, Any] = {}
     kinds = discord.AppCommandOptionType
     for param in command.parameters:
-        if param.choices:
-            values[param.name] = param.choices[0].value
-        elif param.type is kinds.string:
+        if param.type is kinds.string and not param.choices:
             values[param.name] = "Europe/Paris" if "zone" in param.name else "welcome_channel"
-        elif param.type is kinds.integer:
-            values[param.name] = max(int(param.min_value or 1), 1)
-        elif param.type is kinds.number:
-            values[param.name] = float(param.min_value or 1.0)
-        elif param.type is kinds.boolean:
-            values[param.name] = True
-        elif param.type is kinds.channel:
-            values[param.name] = world.general
-        elif param.type is kinds.role:
-            values[param.name] = world.manager_role
-        elif param.type in (kinds.user, kinds.mentionable):
-            values[param.name] = world.member
+        elif (value := plausible_value(world, param)) is not NO_VALUE:
+            values[param.name] = value
         elif param.required:
             raise AssertionError(
                 f"/{command.qualified_name}: no plausible value for {param.name} ({param.type})"
