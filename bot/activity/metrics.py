@@ -284,6 +284,25 @@ class Digest:
     funnel: Funnel
 
 
+def _counted_median(counts: dict[int, int]) -> float | None:
+    """Return statistics.median of the values, each repeated its count times (None when empty)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    wanted = (total - 1) // 2, total // 2  # the middle positions (the same one when total is odd)
+    found: list[int] = []
+    seen = 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while len(found) < 2 and wanted[len(found)] < seen:
+            found.append(value)
+        if len(found) == 2:
+            break
+    if total % 2:
+        return found[1]
+    return (found[0] + found[1]) / 2
+
+
 def _share(part: float, whole: float) -> float:
     return part / whole if whole else 0.0
 
@@ -519,32 +538,35 @@ class MetricsService:
     ) -> Responsiveness:
         """Return how many questions and newcomers' messages got a reply from someone else."""
         span = self.span(days, end)
+        # One row per (question?, newcomer?, delay) read from the covering index: the medians come
+        # from the counts of each delay, so the rows never leave SQLite.
         rows = await self._db.fetchall(
-            "SELECT is_question, is_newcomer, first_reply_at - created_at FROM activity_messages"
-            " WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND (is_question = 1 OR is_newcomer = 1)",
+            "SELECT is_question, is_newcomer, first_reply_at - created_at AS delay, COUNT(*) FROM activity_messages"
+            " WHERE guild_id = ? AND created_at >= ? AND created_at < ? AND (is_question = 1 OR is_newcomer = 1)"
+            " GROUP BY 1, 2, 3",
             (guild_id, span.start_ts, span.end_ts),
         )
         questions = answered = newcomer = newcomer_answered = 0
-        delays: list[int] = []
-        newcomer_delays: list[int] = []
-        for is_q, is_new, delay in rows:
+        delays: dict[int, int] = defaultdict(int)
+        newcomer_delays: dict[int, int] = defaultdict(int)
+        for is_q, is_new, delay, count in rows:
             if is_q:
-                questions += 1
+                questions += count
                 if delay is not None:
-                    answered += 1
-                    delays.append(delay)
+                    answered += count
+                    delays[delay] += count
             if is_new:
-                newcomer += 1
+                newcomer += count
                 if delay is not None:
-                    newcomer_answered += 1
-                    newcomer_delays.append(delay)
+                    newcomer_answered += count
+                    newcomer_delays[delay] += count
         return Responsiveness(
             questions,
             answered,
             newcomer,
             newcomer_answered,
-            statistics.median(delays) if delays else None,
-            statistics.median(newcomer_delays) if newcomer_delays else None,
+            _counted_median(delays),
+            _counted_median(newcomer_delays),
         )
 
     # ------------------------------------------------------------------ people
