@@ -337,3 +337,51 @@ async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
     await pipeline.handle_message(message(2, clock.now()))
     assert await pipeline.flush() == 2
     assert await _count(db, "activity_messages") == 2
+
+
+async def _replies_rollup(db: Database) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in await db.fetchall(
+            "SELECT day, is_question, is_newcomer, answered, delay, messages FROM activity_daily_replies"
+            " WHERE messages != 0 ORDER BY 1, 2, 3, 4, 5"
+        )
+    ]
+
+
+async def _replies_from_messages(db: Database) -> list[tuple[Any, ...]]:
+    return [
+        tuple(r)
+        for r in await db.fetchall(
+            "SELECT created_at / 86400, is_question, is_newcomer, first_reply_at IS NOT NULL,"
+            " COALESCE(first_reply_at - created_at, 0), COUNT(*) FROM activity_messages"
+            " WHERE is_question = 1 OR is_newcomer = 1 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+        )
+    ]
+
+
+async def test_the_daily_reply_rollup_follows_replies_deletes_and_forget(
+    pipeline: ActivityPipeline, db: Database, clock: FrozenClock
+) -> None:
+    first = message(1, clock.now(), "how do I set this up? ")
+    second = message(1, clock.now() + timedelta(minutes=1), "and where are the docs? ")
+    await pipeline.handle_message(first)
+    await pipeline.handle_message(second)
+    await pipeline.flush()
+    assert [r[1:] for r in await _replies_rollup(db)] == [(1, 0, 0, 0, 2)]
+    early = message(
+        2, clock.now() + timedelta(minutes=3), "try the wiki", reply_to_message_id=first.message_id
+    )
+    await pipeline.handle_message(early)
+    await pipeline.handle_message(
+        message(3, clock.now() + timedelta(minutes=5), "pins", reply_to_message_id=second.message_id)
+    )
+    await pipeline.flush()
+    assert await _replies_rollup(db) == await _replies_from_messages(db)
+    assert [r[1:] for r in await _replies_rollup(db)] == [(1, 0, 1, 180, 1), (1, 0, 1, 240, 1)]
+    await pipeline.handle_delete(GUILD, [second.message_id])
+    await pipeline.flush()
+    assert await _replies_rollup(db) == await _replies_from_messages(db)
+    assert [r[1:] for r in await _replies_rollup(db)] == [(1, 0, 1, 180, 1)]
+    await pipeline.forget(GUILD, 1)
+    assert await _replies_rollup(db) == [] == await _replies_from_messages(db)
