@@ -283,3 +283,11 @@ def assert_no_mass_pings(standin: DiscordStandIn) -> None:
         assert "everyone" not in parse, f"{request.key} may ping @everyone/@here"
         assert "roles" not in parse, f"{request.key} may ping every role"
     assert checked, "the bot sent nothing to check"
+
+
+async def configure(standin: DiscordStandIn, server: Server, command: str, **options: object) -> str:
+    """Run a /config subcommand as the manager and return the reply text."""
+    sent = await standin.interaction_create(
+        command, channel_id=server.general, user_id=server.manager, options=options
+    )
+    return reply_text((await standin.wait_for_response(sent.id, timeout=10)).body)

@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     Server,
     assert_no_mass_pings,
     build_server,
+    configure,
     feature_present,
     reply_text,
     running_bot,
@@ -124,13 +125,9 @@ async def test_member_join_posts_a_welcome(discord_standin: DiscordStandIn, tmp_
         pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
     server = build_server(discord_standin)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
-        sent = await discord_standin.interaction_create(
-            "config channel",
-            channel_id=server.general,
-            user_id=server.manager,
-            options={"setting": "welcome_channel", "channel": server.welcome},
+        await configure(
+            discord_standin, server, "config channel", setting="welcome_channel", channel=server.welcome
         )
-        await discord_standin.wait_for_response(sent.id, timeout=10)
         newcomer = await discord_standin.member_add(server.guild, username="nadia")
         welcome = await discord_standin.wait_for_message(server.welcome, timeout=10)
         assert str(newcomer) in welcome["content"] or "nadia" in welcome["content"]
@@ -176,13 +173,7 @@ async def test_lost_send_permission_is_reported_once_to_managers_not_retried(
         assert bot.scalar("SELECT COUNT(*) FROM guild_settings WHERE key = 'welcome_channel'") == 0
 
         for setting, channel in (("welcome_channel", server.welcome), ("manager_channel", server.managers)):
-            sent = await discord_standin.interaction_create(
-                "config channel",
-                channel_id=server.general,
-                user_id=server.manager,
-                options={"setting": setting, "channel": channel},
-            )
-            await discord_standin.wait_for_response(sent.id, timeout=10)
+            await configure(discord_standin, server, "config channel", setting=setting, channel=channel)
         discord_standin.set_bot_can_send(server.welcome, False)
         for name in ("nadia", "omar", "pia"):
             await discord_standin.member_add(server.guild, username=name)
@@ -206,13 +197,9 @@ async def test_every_message_the_bot_sends_blocks_mass_pings(
     """A welcome for a member named '@everyone' and a /config reply echoing '@here': no request allows mass pings."""
     server = build_server(discord_standin)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
-        sent = await discord_standin.interaction_create(
-            "config channel",
-            channel_id=server.general,
-            user_id=server.manager,
-            options={"setting": "welcome_channel", "channel": server.welcome},
+        await configure(
+            discord_standin, server, "config channel", setting="welcome_channel", channel=server.welcome
         )
-        await discord_standin.wait_for_response(sent.id, timeout=10)
         sent = await discord_standin.interaction_create(
             "config value",
             channel_id=server.general,
@@ -295,13 +282,9 @@ async def test_heated_exchange_is_flagged_once_to_moderators(
         "bob": discord_standin.add_member(server.guild, username="bob"),
     }
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
-        sent = await discord_standin.interaction_create(
-            "config channel",
-            channel_id=server.general,
-            user_id=server.manager,
-            options={"setting": "moderator_channel", "channel": server.managers},
+        await configure(
+            discord_standin, server, "config channel", setting="moderator_channel", channel=server.managers
         )
-        await discord_standin.wait_for_response(sent.id, timeout=10)
         previous = None
         for name, text in HEATED:
             message = await discord_standin.message_create(

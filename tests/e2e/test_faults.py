@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     BotProcess,
     Server,
     build_server,
+    configure,
     feature_present,
     reply_text,
     running_bot,
@@ -176,12 +177,11 @@ async def test_database_locked_for_a_moment_is_waited_out_not_crashed(
 # ---------------------------------------------------------------------- kill -9 and restart
 
 
-async def configure(standin: DiscordStandIn, server: Server, command: str, **options: object) -> str:
-    """Run a /config subcommand as the manager and return the reply text."""
-    sent = await standin.interaction_create(
-        command, channel_id=server.general, user_id=server.manager, options=options
-    )
-    return reply_text((await standin.wait_for_response(sent.id, timeout=10)).body)
+async def wait_jobs_done(bot: BotProcess, kinds: tuple[str, ...], what: str) -> None:
+    """Wait until every job of these kinds is marked done in the bot's database."""
+    marks = ", ".join("?" for _ in kinds)
+    sql = f"SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND kind IN ({marks})"
+    await wait_until(lambda: bot.scalar(sql, kinds) == len(kinds), within=20, what=what)
 
 
 def make_due(bot: BotProcess, kinds: tuple[str, ...]) -> int:
@@ -233,16 +233,7 @@ async def test_kill_9_with_pending_reminder_and_nudge_fires_each_exactly_once(
         discord_standin.guild_create_delay = 1.5
         await bot.start()
         await bot.wait_ready()
-        await wait_until(
-            lambda: (
-                bot.scalar(
-                    "SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND kind IN (?, ?)", kinds
-                )
-                == 2
-            ),
-            within=20,
-            what="both jobs to run after the restart",
-        )
+        await wait_jobs_done(bot, kinds, "both jobs to run after the restart")
         await discord_standin.wait_for(
             lambda: len(discord_standin.messages_in(server.welcome)) >= 3, timeout=10
         )
@@ -260,16 +251,7 @@ async def test_kill_9_with_pending_reminder_and_nudge_fires_each_exactly_once(
         conn.close()
         await bot.start()
         await bot.wait_ready()
-        await wait_until(
-            lambda: (
-                bot.scalar(
-                    "SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'done' AND kind IN (?, ?)", kinds
-                )
-                == 2
-            ),
-            within=20,
-            what="the interrupted jobs to finish",
-        )
+        await wait_jobs_done(bot, kinds, "the interrupted jobs to finish")
         await asyncio.sleep(1.0)
         assert len(discord_standin.messages_in(server.welcome)) == 3, "a job posted twice after a crash"
         assert bot.scalar("SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'failed'") == 0
