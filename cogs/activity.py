@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import discord
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
 from bot.client import HearthBot
@@ -17,14 +17,19 @@ log = logging.getLogger(__name__)
 COUNTED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 PURGE_JOB = "activity.purge_text"
 HOUR = 3600
+FLUSH_CHECK_SECONDS = 1.0  # how often the timer checks the buffer's time bound while it holds events
 
 
 def event_from_message(message: discord.Message) -> MessageEvent | None:
     """Turn a Discord message into the pipeline's plain event; None outside servers or for system messages."""
-    if message.guild is None or message.type not in COUNTED_TYPES:
+    guild = message.guild
+    if guild is None or message.type not in COUNTED_TYPES:
         return None
     channel = message.channel
-    is_thread = isinstance(channel, discord.Thread)
+    if isinstance(channel, discord.Thread):
+        channel_id, thread_id = channel.parent_id or channel.id, channel.id
+    else:
+        channel_id, thread_id = channel.id, None
     reply_id = reply_author = None
     ref = message.reference
     if (
@@ -35,19 +40,22 @@ def event_from_message(message: discord.Message) -> MessageEvent | None:
         reply_id = ref.message_id
         if isinstance(ref.resolved, discord.Message):
             reply_author = ref.resolved.author.id
+    author = message.author
+    mentions = message.mentions
+    # Positional: one event per message, and keyword construction costs more than the rest of this.
     return MessageEvent(
-        guild_id=message.guild.id,
-        channel_id=(channel.parent_id or channel.id) if is_thread else channel.id,  # type: ignore[union-attr]
-        thread_id=channel.id if is_thread else None,
-        author_id=message.author.id,
-        message_id=message.id,
-        created_at=message.created_at,
-        text=message.content,
-        reply_to_message_id=reply_id,
-        reply_to_author_id=reply_author,
-        mention_ids=tuple(m.id for m in message.mentions),
-        attachment_count=len(message.attachments),
-        is_bot=message.author.bot or message.webhook_id is not None,
+        guild.id,
+        channel_id,
+        author.id,
+        message.id,
+        message.created_at,
+        message.content,
+        thread_id,
+        reply_id,
+        reply_author,
+        tuple([m.id for m in mentions]) if mentions else (),
+        len(message.attachments),
+        author.bot or message.webhook_id is not None,
     )
 
 
@@ -58,14 +66,31 @@ class ActivityCog(commands.Cog):
         self.bot = bot
         self.pipeline = pipeline
         pipeline.on_text_kept = self.schedule_purges
+        pipeline.on_armed = self._arm_flush_timer
 
     async def cog_load(self) -> None:
         """Warm the in-memory state the hot path reads (opt-outs, who has spoken, join times)."""
         await self.pipeline.warm()
 
     async def cog_unload(self) -> None:
-        """Write what is buffered."""
+        """Stop the timer and write what is buffered."""
+        self.flush_timer.cancel()
         await self.pipeline.drain()
+
+    def _arm_flush_timer(self) -> None:
+        # Runs only while events are buffered: an idle bot has no timer waking it up.
+        if not self.flush_timer.is_running():
+            self.flush_timer.start()
+
+    @tasks.loop(seconds=FLUSH_CHECK_SECONDS)
+    async def flush_timer(self) -> None:
+        """Write the buffer once its time bound passes (a burst followed by silence), then stop when empty."""
+        try:
+            await self.pipeline.flush_if_due()
+        except Exception:
+            log.exception("timed activity flush failed")
+        if not self.pipeline.pending:
+            self.flush_timer.stop()
 
     async def schedule_purges(self, earliest: dict[int, int]) -> None:
         """Arm a durable job at the next expiry of kept text (rounded up to the hour, one job per hour)."""

@@ -37,3 +37,17 @@ def test_french_sentences_are_french(text: str) -> None:
 def test_empty_or_unknown_text_defaults_to_english() -> None:
     assert guess_language("") == "en"
     assert guess_language("12345 !!!") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Merci! Bonne soirée.", "fr"),
+        ("ok, the bot is down (again)", "en"),
+        ("Pourquoi?? c'est cassé...", "fr"),
+        ("what?! no way, thanks.", "en"),
+        ("l’équipe arrive demain", "fr"),
+    ],
+)
+def test_punctuation_clinging_to_words_does_not_hide_them(text: str, lang: str) -> None:
+    assert guess_language(text) == lang

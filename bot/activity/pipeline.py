@@ -2,14 +2,16 @@
 
 `handle_message` scores a message once (language, VADER compound), buffers its row and returns the
 `MessageSignal` other features consume. Writes are batched: the buffer is written (in a background
-task, so ingestion goes on while SQLite writes) when it holds `batch_size` events or when its oldest
-event is `max_delay` seconds old (injected clock), checked as events arrive, so an idle bot never
-wakes up; `drain()` at shutdown writes everything left. A crash loses at most one batch; a clean
-stop loses nothing. A batch that meets a locked database is kept and retried at once by one background
-task (after the database's busy timeout), together with what arrived meanwhile.
-Known gap: with no timer, events buffered after a burst followed by silence wait for the next event
-or for shutdown (the issue also asks for a flush on a timer; a one-shot `call_later` timer stalled
-the simcord harness, tests/onboarding raid test, and is not in yet).
+task, so ingestion goes on while SQLite writes in the connection's thread) when it holds `batch_size`
+events or when its oldest event is `max_delay` seconds old, whichever comes first. The time bound is
+checked as events arrive and by a timer while anything is buffered: the first event into an empty
+buffer calls `on_armed` (the activity cog starts a one-second loop that calls `flush_if_due()` and
+stops once the buffer is empty), so a burst followed by silence is written within the bound and an
+idle bot has no timer at all. `drain()` at shutdown writes everything left. A crash loses at most the
+last bound's worth; a clean stop loses nothing. A batch that meets a locked database is kept, in
+order, and retried at once by one background task (after the database's busy timeout), together with
+what arrived meanwhile; the kept backlog is capped at `max_backlog` events (the oldest beyond it are
+dropped, counted in `lost` and logged) so a database locked for hours cannot exhaust memory.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ import logging
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from bot.activity import rollups
 from bot.clock import Clock, to_ts
@@ -45,9 +46,11 @@ _QUESTION = re.compile(r"\?(?:\s|$)")
 Scorer = Callable[[str, str], float]
 
 
-@dataclass(frozen=True, slots=True)
-class MessageEvent:
-    """A message as the pipeline receives it from the adapter (or an importer): plain values."""
+class MessageEvent(NamedTuple):
+    """A message as the pipeline receives it from the adapter (or an importer): plain values.
+
+    A named tuple (immutable, and cheap to build positionally) because one is built per message.
+    """
 
     guild_id: int
     channel_id: int
@@ -79,6 +82,7 @@ class ActivityPipeline:
         *,
         batch_size: int = 500,
         max_delay: float = 5.0,
+        max_backlog: int = 100_000,
         scorer: Scorer = polarity,
     ) -> None:
         self._db = db
@@ -86,6 +90,7 @@ class ActivityPipeline:
         self._settings = settings
         self.batch_size = batch_size
         self.max_delay = max_delay
+        self.max_backlog = max_backlog
         self._score = scorer
         self._messages: list[tuple[Any, ...]] = []
         self._texts: list[tuple[int, int, int, str, int]] = []
@@ -99,6 +104,7 @@ class ActivityPipeline:
         self._flush_spawned = False  # a background flush is on its way to take the buffer
         self._staging_ready = False
         self.on_text_kept: Callable[[dict[int, int]], Awaitable[None]] | None = None
+        self.on_armed: Callable[[], None] | None = None  # the buffer went from empty to holding events
         self.lost = 0
 
     # ------------------------------------------------------------------ state
@@ -125,6 +131,7 @@ class ActivityPipeline:
 
     async def handle_message(self, event: MessageEvent) -> MessageSignal | None:
         """Score and buffer a member's message; return its signal, None for bots and opted-out members."""
+        # Runs for every message: plain locals and positional construction (see benchmarks/ingest.py).
         guild_id = event.guild_id
         author_id = event.author_id
         key = (guild_id, author_id)
@@ -133,6 +140,11 @@ class ActivityPipeline:
         text = event.text
         lang = guess_language(text)
         compound = self._score(text, lang)
+        channel_id = event.channel_id
+        thread_id = event.thread_id
+        message_id = event.message_id
+        reply_id = event.reply_to_message_id
+        reply_author = event.reply_to_author_id
         created_at = event.created_at
         created = int(created_at.timestamp())
         first = key not in self._spoken
@@ -140,22 +152,24 @@ class ActivityPipeline:
             self._spoken.add(key)
         joined = self._joined.get(key)
         length = len(text)
+        mentions = event.mention_ids
+        attachments = event.attachment_count
         # The row in `rollups.MESSAGE_COLUMNS` order, built once; the writer binds it as is.
         self._messages.append(
             (
                 guild_id,
-                event.message_id,
-                event.channel_id,
-                event.thread_id,
+                message_id,
+                channel_id,
+                thread_id,
                 author_id,
                 created,
                 length,
-                len(event.mention_ids),
-                event.attachment_count,
+                len(mentions),
+                attachments,
                 compound,
                 lang,
-                event.reply_to_message_id,
-                event.reply_to_author_id,
+                reply_id,
+                reply_author,
                 1 if "?" in text and _QUESTION.search(text) else 0,
                 1 if joined is not None and 0 <= created - joined < _NEWCOMER_SECONDS else 0,
             )
@@ -164,23 +178,23 @@ class ActivityPipeline:
         if keep_days and text:
             expires = created_at + timedelta(days=min(int(keep_days), 30))
             if expires > self._clock.now():
-                self._texts.append((guild_id, event.message_id, author_id, text, to_ts(expires)))
+                self._texts.append((guild_id, message_id, author_id, text, to_ts(expires)))
         self._maybe_flush()
         return MessageSignal(
-            guild_id=guild_id,
-            channel_id=event.channel_id,
-            thread_id=event.thread_id,
-            author_id=author_id,
-            message_id=event.message_id,
-            created_at=created_at,
-            length=length,
-            lang=lang,
-            compound=compound,
-            reply_to_message_id=event.reply_to_message_id,
-            reply_to_author_id=event.reply_to_author_id,
-            mention_ids=event.mention_ids,
-            attachment_count=event.attachment_count,
-            is_first_message=first,
+            guild_id,
+            channel_id,
+            thread_id,
+            author_id,
+            message_id,
+            created_at,
+            length,
+            lang,
+            compound,
+            reply_id,
+            reply_author,
+            mentions,
+            attachments,
+            first,
         )
 
     def _op(self, kind: str, *args: Any) -> None:
@@ -242,14 +256,27 @@ class ActivityPipeline:
     # ------------------------------------------------------------------ writing
 
     def _maybe_flush(self) -> None:
-        # Size or time bound, checked as events arrive (no idle timer: an idle bot never wakes up).
-        if self._deadline is None:
+        # Size or time bound, whichever comes first; the first event into an empty buffer arms the timer.
+        deadline = self._deadline
+        if deadline is None:
             self._deadline = self._clock.now() + timedelta(seconds=self.max_delay)
-        elif self._clock.now() >= self._deadline:
+            if self.on_armed is not None:
+                self.on_armed()
+        elif self._clock.now() >= deadline:
             self._spawn_flush()
             return
         if len(self._messages) + len(self._ops) >= self.batch_size:
             self._spawn_flush()
+
+    def flush_due(self) -> bool:
+        """Tell whether buffered events have reached the time bound (the timer's question)."""
+        return self._deadline is not None and self._clock.now() >= self._deadline
+
+    async def flush_if_due(self) -> int:
+        """Write the buffer if its time bound has passed (called by the timer); return events written."""
+        if not self.flush_due():
+            return 0
+        return await self.flush()
 
     def _spawn_flush(self) -> None:
         if self._flush_spawned:
@@ -287,6 +314,7 @@ class ActivityPipeline:
                 self._messages[:0] = messages
                 self._texts[:0] = texts
                 self._ops[:0] = ops
+                self._cap_backlog()
                 # Retry it without waiting for another event (the burst may be over): one retry task
                 # at a time, each attempt waiting out the database's busy timeout first.
                 self._spawn_flush()
@@ -305,6 +333,24 @@ class ActivityPipeline:
             except Exception:
                 log.exception("could not schedule the purge of kept message text")
         return len(messages) + len(ops)
+
+    def _cap_backlog(self) -> None:
+        """Bound what a long lock can pile up: drop the oldest events beyond `max_backlog`, and say so."""
+        excess = len(self._messages) + len(self._ops) - self.max_backlog
+        if excess <= 0:
+            return
+        dropped_messages = self._messages[: min(excess, len(self._messages))]
+        del self._messages[: len(dropped_messages)]
+        del self._ops[: excess - len(dropped_messages)]
+        if dropped_messages:
+            gone = {(row[0], row[1]) for row in dropped_messages}
+            self._texts = [t for t in self._texts if (t[0], t[1]) not in gone]
+        self.lost += excess
+        log.error(
+            "database locked too long: dropped the %d oldest activity events (backlog cap %d)",
+            excess,
+            self.max_backlog,
+        )
 
     async def drain_background(self) -> None:
         """Wait for the batch writes already started in the background."""

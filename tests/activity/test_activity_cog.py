@@ -110,14 +110,26 @@ async def test_threads_are_recorded(world: World) -> None:
     ]
 
 
-async def test_the_timer_writes_the_buffer_without_a_full_batch(world: World) -> None:
+async def test_the_timer_writes_a_burst_followed_by_silence(world: World) -> None:
     await _flush(world)  # the joins of the harness's members
+    cog = world.bot.get_cog("ActivityCog")
+    await world.env.advance_time(2)
+    assert not cog.flush_timer.is_running()  # idle: no timer at all
     await world.member.send(world.general, "hello")
-    assert _pipeline(world).pending == 1
-    await world.env.advance_time(_pipeline(world).max_delay + 1)
-    await world.member.send(world.general, "again")
-    await world.env.settle()
+    await world.member.send(world.general, "anyone here?")
+    assert _pipeline(world).pending == 2
+    assert cog.flush_timer.is_running()
+    await world.env.advance_time(_pipeline(world).max_delay - 2)
+    assert _pipeline(world).pending == 2  # within the time bound: still buffered
+    await world.env.advance_time(3)  # no further event: the timer alone writes them
     assert await _rows(world, "SELECT COUNT(*) FROM activity_messages") == [(2,)]
+    assert _pipeline(world).pending == 0
+    await world.env.advance_time(2)
+    assert not cog.flush_timer.is_running()  # stopped once the buffer is empty
+    await world.member.send(world.general, "back again")
+    assert cog.flush_timer.is_running()  # armed again by the next event
+    await world.env.advance_time(_pipeline(world).max_delay + 2)
+    assert await _rows(world, "SELECT COUNT(*) FROM activity_messages") == [(3,)]
 
 
 async def test_a_clean_shutdown_writes_everything_buffered(world: World) -> None:

@@ -339,6 +339,33 @@ async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
     assert await _count(db, "activity_messages") == 2
 
 
+async def test_a_long_lock_keeps_at_most_the_backlog_cap_and_counts_the_rest(
+    pipeline: ActivityPipeline, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from bot.activity import rollups
+
+    real = rollups.write_messages
+    locked = True
+
+    async def maybe_locked(conn: Any, rows: Any) -> int:
+        if locked:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(conn, rows)
+
+    monkeypatch.setattr(rollups, "write_messages", maybe_locked)
+    pipeline.max_backlog = 3
+    for author in range(1, 6):
+        await pipeline.handle_message(message(author, clock.now() + timedelta(seconds=author)))
+    assert await pipeline.flush() == 0
+    assert pipeline.pending == 3 and pipeline.lost == 2
+    locked = False
+    await pipeline.drain()
+    stored = await db.fetchall("SELECT author_id FROM activity_messages ORDER BY author_id")
+    assert [r[0] for r in stored] == [3, 4, 5]  # the newest kept, the oldest two dropped and counted
+
+
 async def _replies_rollup(db: Database) -> list[tuple[Any, ...]]:
     return [
         tuple(r)
