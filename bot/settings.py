@@ -137,6 +137,16 @@ class Settings:
         self._db = db
         self._clock = clock
         self._cache: dict[int, dict[str, Any]] = {}
+        self._listeners: list[Callable[[int, str], None]] = []
+
+    def subscribe(self, listener: Callable[[int, str], None]) -> None:
+        """Call `listener(guild_id, key)` after every change, so a feature's own cache stays exact."""
+        self._listeners.append(listener)
+
+    def _changed(self, guild_id: int, key: str) -> None:
+        self._cache.pop(guild_id, None)
+        for listener in self._listeners:
+            listener(guild_id, key)
 
     async def _load(self, guild_id: int) -> dict[str, Any]:
         cached = self._cache.get(guild_id)
@@ -179,14 +189,14 @@ class Settings:
             " updated_at = excluded.updated_at",
             (guild_id, key, _encode(typed), to_ts(self._clock.now())),
         )
-        self._cache.pop(guild_id, None)
+        self._changed(guild_id, key)
         return typed
 
     async def reset(self, guild_id: int, key: str) -> None:
         """Forget the server's value so the default applies again."""
         spec_for(key)
         await self._db.execute("DELETE FROM guild_settings WHERE guild_id = ? AND key = ?", (guild_id, key))
-        self._cache.pop(guild_id, None)
+        self._changed(guild_id, key)
 
     async def language(self, guild_id: int | None) -> str:
         """Return the server's language code."""

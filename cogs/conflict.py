@@ -391,8 +391,11 @@ class ConflictCog(
 
 
 async def setup(bot: HearthBot) -> None:
-    """Build the flag service, register the buttons, jobs and data rights, add the cog."""
+    """Build the flag service (restoring recent flags' cooldowns), register buttons, jobs, data rights."""
     service = FlagService(bot.db, bot.clock, bot.settings, scheduler=bot.scheduler)
+    restored = await service.load()
+    if restored:
+        log.info("conflict: %d conversations still cooling down after a flag", restored)
     cog = ConflictCog(bot, service)
     bot.add_dynamic_items(FlagButton)
     bot.scheduler.register(PURGE_KIND, cog.purge_excerpts)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from bot.clock import Clock, from_ts, to_ts
 from bot.conflict.context import ChatMessage, context_signals
-from bot.conflict.heat import EXCERPT_CHARS, HeatResult, HeatTracker, Observation, Reason
+from bot.conflict.heat import EXCERPT_CHARS, FlagState, HeatResult, HeatTracker, Observation, Reason
 from bot.conflict.scoring import DATA_DIR, HostilityModel, Lexicon, default_model, load_lexicon, score_message
 from bot.db import Database
 from bot.errors import InvalidValue, NotFound, UserError
@@ -234,8 +234,28 @@ class FlagService:
         self.tracker = tracker or HeatTracker()
         self._model = model
         self._learned: dict[int, tuple[float, frozenset[str]]] = {}
+        # The hot path reads the policy from here; any settings change or verdict drops the server's entry.
+        self._policies: dict[int, Policy] = {}
+        settings.subscribe(self._setting_changed)
+
+    async def load(self) -> int:
+        """Restore the conversations still cooling down after a flag (at start); return how many."""
+        now = to_ts(self._clock.now())
+        since = now - int(self.tracker.cooldown_seconds)
+        await self._db.execute("DELETE FROM conflict_heat WHERE flagged_at <= ?", (since,))
+        rows = await self._db.fetchall(
+            "SELECT guild_id, conversation_id, flagged_at, flagged_heat FROM conflict_heat ORDER BY flagged_at"
+        )
+        for row in rows:
+            self.tracker.restore(
+                (row["guild_id"], row["conversation_id"]), FlagState(row["flagged_at"], row["flagged_heat"])
+            )
+        return len(rows)
 
     # ------------------------------------------------------------------ policy
+
+    def _setting_changed(self, guild_id: int, key: str) -> None:
+        self._policies.pop(guild_id, None)
 
     async def _learned_for(self, guild_id: int) -> tuple[float, frozenset[str]]:
         cached = self._learned.get(guild_id)
@@ -253,14 +273,17 @@ class FlagService:
         return learned
 
     async def policy(self, guild_id: int) -> Policy:
-        """Return the server's settings and learning as one value."""
+        """Return the server's settings and learning as one value (cached until either changes)."""
+        cached = self._policies.get(guild_id)
+        if cached is not None:
+            return cached
         values = await self._settings.all(guild_id)
         offset, terms = await self._learned_for(guild_id)
         model = self._model or default_model()
         sensitivity = int(values["conflict_sensitivity"])
         base = float(values["conflict_threshold"])
         message_threshold = min(0.95, max(0.05, model.threshold + SENSITIVITY_OFFSETS.get(sensitivity, 0.0)))
-        return Policy(
+        policy = Policy(
             enabled=bool(values["conflict_enabled"]),
             message_threshold=message_threshold,
             heat_threshold=round(base + offset, 4),
@@ -270,6 +293,8 @@ class FlagService:
             excluded=parse_channel_ids(str(values["conflict_excluded_channels"])),
             allow_terms=terms,
         )
+        self._policies[guild_id] = policy
+        return policy
 
     async def set_excluded(self, guild_id: int, channel_id: int, excluded: bool) -> frozenset[int]:
         """Exclude a channel from flagging, or include it again; return the excluded set."""
@@ -352,6 +377,8 @@ class FlagService:
     async def _record(self, message: IncomingMessage, result: HeatResult) -> FlagOutcome:
         now = to_ts(self._clock.now())
         reasons = json.dumps([r.to_json() for r in result.reasons])
+        state = self.tracker.flag_state(self._key(message))
+        assert state is not None  # the tracker recorded the flag it just decided
         existing = None
         if result.decision == "escalate":
             existing = await self._db.fetchval(
@@ -385,6 +412,14 @@ class FlagService:
                 )
                 flag_id = int(cursor.lastrowid or 0)
                 await cursor.close()
+            # What decides the next flag (cooldown, escalation baseline) must survive a restart.
+            await conn.execute(
+                "INSERT INTO conflict_heat(guild_id, conversation_id, flagged_at, flagged_heat, flag_id)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, conversation_id) DO UPDATE SET"
+                " flagged_at = excluded.flagged_at, flagged_heat = excluded.flagged_heat,"
+                " flag_id = excluded.flag_id",
+                (*self._key(message), round(state.flagged_at), state.heat, flag_id),
+            )
             await conn.executemany(
                 "INSERT OR IGNORE INTO conflict_flag_members(flag_id, guild_id, user_id) VALUES (?, ?, ?)",
                 [(flag_id, message.guild_id, member) for member in result.members],
@@ -552,6 +587,7 @@ class FlagService:
             )
             await conn.execute("DELETE FROM conflict_excerpts WHERE flag_id = ?", (flag_id,))
         self._learned.pop(guild_id, None)
+        self._policies.pop(guild_id, None)
         if self._scheduler is not None:
             await self._scheduler.cancel(guild_id, PURGE_KIND, f"flag:{flag_id}")
         return await self.get(guild_id, flag_id)

@@ -28,6 +28,7 @@ __all__ = [
     "EXCERPT_CHARS",
     "EXCERPT_MESSAGES",
     "SEVERE_KINDS",
+    "FlagState",
     "HeatResult",
     "HeatTracker",
     "Observation",
@@ -183,17 +184,27 @@ def measure(
     return round(heat, 4), tuple(reasons), tuple(members), evidence
 
 
+@dataclass(frozen=True)
+class FlagState:
+    """When a conversation was last flagged (or escalated) and at what heat: its cooldown and baseline."""
+
+    flagged_at: float
+    heat: float
+
+
 @dataclass
 class _ChannelState:
     window: deque[Observation]
     seen: deque[int]
-    flagged_at: float | None = None
-    flagged_heat: float = 0.0
-    posted_at: float | None = None
 
 
 class HeatTracker:
-    """Sliding windows for every active channel; bounded in channels and in messages per channel."""
+    """Sliding windows for every active channel; bounded in channels and in messages per channel.
+
+    Flag states live apart from the windows: a window evicted to bound memory must not take its
+    conversation's cooldown with it. They are few (conversations flagged within the cooldown) and
+    are what a restart has to restore (`restore`), the windows holding message text are not kept.
+    """
 
     def __init__(
         self,
@@ -212,6 +223,7 @@ class HeatTracker:
         self.escalate_factor = escalate_factor
         self.escalate_gap_seconds = escalate_gap_seconds
         self._channels: OrderedDict[Key, _ChannelState] = OrderedDict()
+        self._flagged: dict[Key, FlagState] = {}
 
     def _state(self, key: Key) -> _ChannelState:
         state = self._channels.get(key)
@@ -246,30 +258,39 @@ class HeatTracker:
         while state.window and obs.at - state.window[0].at > self.window_seconds:
             state.window.popleft()
         heat, reasons, members, evidence = measure(state.window)
-        decision = self._decide(state, heat, threshold, obs.at)
+        decision = self._decide(self._flagged.get(key), heat, threshold, obs.at)
         if decision != "none":
             # An escalation restarts the cooldown: a fight still raging is one conversation.
-            state.flagged_at = obs.at
-            state.flagged_heat = heat
-            state.posted_at = obs.at
+            self.restore(key, FlagState(obs.at, heat))
         return HeatResult(decision, heat, threshold, reasons, members, evidence)
 
-    def _decide(self, state: _ChannelState, heat: float, threshold: float, now: float) -> Decision:
+    def _decide(self, flagged: FlagState | None, heat: float, threshold: float, now: float) -> Decision:
         if heat < threshold or heat <= 0:
             return "none"
-        cooling = state.flagged_at is not None and now - state.flagged_at < self.cooldown_seconds
-        if not cooling:
+        if flagged is None or now - flagged.flagged_at >= self.cooldown_seconds:
             return "flag"
         if (
-            heat >= state.flagged_heat * self.escalate_factor
-            and state.posted_at is not None
-            and now - state.posted_at >= self.escalate_gap_seconds
+            heat >= flagged.heat * self.escalate_factor
+            and now - flagged.flagged_at >= self.escalate_gap_seconds
         ):
             return "escalate"
         return "none"
 
+    def flag_state(self, key: Key) -> FlagState | None:
+        """Return when the conversation was last flagged and at what heat, if it was."""
+        return self._flagged.get(key)
+
+    def restore(self, key: Key, state: FlagState) -> None:
+        """Set a conversation's flag state (after a flag, or read back at start); drop expired ones."""
+        self._flagged[key] = state
+        expired = [
+            k for k, s in self._flagged.items() if state.flagged_at - s.flagged_at >= self.cooldown_seconds
+        ]
+        for stale in expired:
+            del self._flagged[stale]
+
     def forget(self, key: Key) -> None:
-        """Drop a channel's window (excluded channel, conflict disabled)."""
+        """Drop a channel's window (excluded channel, conflict disabled); its cooldown stays."""
         self._channels.pop(key, None)
 
     def __len__(self) -> int:

@@ -9,6 +9,9 @@ import discord
 import pytest
 
 import bot.conflict.flags as flags_module
+from bot.client import HearthBot
+from bot.settings import Settings
+from tests.conftest import make_bot
 from tests.helpers import World
 
 HEATED = [
@@ -326,3 +329,102 @@ async def test_a_thread_has_its_own_window_and_the_flag_points_at_it(scene: Scen
     assert f"<#{thread.id}>" in field(posts[0].embeds[0], "Where")
     row = await scene.world.bot.db.fetchone("SELECT channel_id, thread_id FROM conflict_flags")
     assert row is not None and (row["channel_id"], row["thread_id"]) == (scene.world.general.id, thread.id)
+
+
+WORSE = [
+    ("carol", "shut up alice you stupid pathetic idiot, I will kill you"),
+    ("bob", "yeah shut up you disgusting moron"),
+    ("carol", "get lost you worthless idiot"),
+]
+
+
+async def restart(world: World) -> HearthBot:
+    """Stop the bot and start a new one on the same database file, as a deploy would."""
+    old = world.bot
+    new = make_bot(old.config.db_path, old.clock)
+    await world.env.restart_bot(new)
+    await old.scheduler.shutdown()
+    world.bot = new
+    guild = new.get_guild(world.guild.id)
+    assert guild is not None
+    await guild.chunk()
+    return new
+
+
+async def test_a_restart_keeps_the_cooldown_and_an_escalation_updates_the_same_flag(scene: Scene) -> None:
+    sent = await scene.play(HEATED)
+    assert len(scene.flags()) == 1
+    new = await restart(scene.world)
+    try:
+        # The same quarrel goes on right after the restart: hot enough to flag, but it was just flagged.
+        for name, text in HEATED[3:]:
+            await scene.world.env.advance_time(20)
+            await getattr(scene, name).send(scene.world.general, text, reply_to=sent[-1])
+        assert len(scene.flags()) == 1
+        assert await new.db.fetchval("SELECT COUNT(*) FROM conflict_flags") == 1
+        # Clearly worse a while later, still within the cooldown: one escalation of the same flag.
+        await scene.world.env.advance_time(600)
+        for name, text in WORSE:
+            await scene.world.env.advance_time(20)
+            await getattr(scene, name).send(scene.world.general, text, reply_to=sent[-2])  # at alice
+        posts = scene.flags()
+        assert len(posts) == 2
+        first, latest = posts
+        assert first.components == []
+        assert latest.embeds[0].title is not None and latest.embeds[0].title.startswith("Getting worse")
+        rows = await new.db.fetchall("SELECT escalations, post_message_id FROM conflict_flags")
+        assert [(r["escalations"], r["post_message_id"]) for r in rows] == [(1, latest.id)]
+    finally:
+        await new.close()
+
+
+async def test_after_a_restart_and_the_cooldown_a_new_quarrel_is_flagged_again(scene: Scene) -> None:
+    await scene.play(HEATED)
+    new = await restart(scene.world)
+    try:
+        await scene.world.env.advance_time(1800)
+        await scene.play(HEATED)
+        assert len(scene.flags()) == 2
+        assert await new.db.fetchval("SELECT COUNT(*) FROM conflict_flags") == 2
+    finally:
+        await new.close()
+
+
+async def test_turning_flagging_off_applies_to_the_very_next_message(scene: Scene) -> None:
+    w = scene.world
+    sent = await scene.play(HEATED[:2])
+    await w.manager.slash(w.general, "conflict settings enabled", enabled=False)
+    for name, text in HEATED[2:]:
+        await w.env.advance_time(20)
+        await getattr(scene, name).send(w.general, text, reply_to=sent[-1])
+    assert scene.flags() == []
+    await w.manager.slash(w.general, "conflict settings enabled", enabled=True)
+    await scene.play(HEATED)
+    assert len(scene.flags()) == 1
+
+
+async def test_a_threshold_set_and_reset_with_config_applies_to_the_very_next_message(scene: Scene) -> None:
+    w = scene.world
+    await scene.play(BANTER[:1])  # the server's policy is now in use (and cached)
+    await w.manager.slash(w.general, "config value", setting="conflict_threshold", value="6")
+    sent = await scene.play(HEATED)
+    assert scene.flags() == []
+    await w.manager.slash(w.general, "config reset", setting="conflict_threshold")
+    await w.env.advance_time(20)
+    await scene.alice.send(w.general, "you are a stupid idiot, shut up", reply_to=sent[-1])
+    assert len(scene.flags()) == 1
+
+
+async def test_member_messages_do_not_reread_the_settings(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    real = Settings.all
+
+    async def counting(self: Settings, guild_id: int) -> dict[str, Any]:
+        reads.append(guild_id)
+        return await real(self, guild_id)
+
+    monkeypatch.setattr(Settings, "all", counting)
+    await scene.play(BANTER + BANTER)
+    assert len(reads) <= 1

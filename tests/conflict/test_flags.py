@@ -231,3 +231,68 @@ def test_strip_terms_and_learnable_terms() -> None:
     )
     assert learnable_terms("you noob, shut up you idiot, kill") == {"noob", "idiot"}
     assert parse_channel_ids("12, 34,x, 56") == {12, 34, 56}
+
+
+WORSE = [
+    (CAROL, "shut up alice you stupid pathetic idiot, I will kill you", ALICE),
+    (BOB, "yeah shut up you disgusting moron", ALICE),
+    (CAROL, "get lost you worthless idiot", ALICE),
+]
+
+
+async def test_a_new_service_on_the_same_database_keeps_the_cooldown_then_escalates(
+    service: FlagService, clock: FrozenClock, db: Database, settings: Settings
+) -> None:
+    first = (await play(service, clock, HEATED))[0].flag
+    restarted = FlagService(db, clock, Settings(db, clock), scheduler=Scheduler(db, clock))
+    assert await restarted.load() == 1
+    assert await play(restarted, clock, HEATED) == []
+    clock.advance(minutes=10)
+    outcomes = await play(restarted, clock, WORSE)
+    assert len(outcomes) == 1 and outcomes[0].escalated and outcomes[0].flag.id == first.id
+    assert await db.fetchval("SELECT COUNT(*) FROM conflict_flags") == 1
+
+
+async def test_the_stored_heat_state_is_ids_times_and_heat_only(
+    service: FlagService, clock: FrozenClock, db: Database
+) -> None:
+    flag = (await play(service, clock, HEATED))[0].flag
+    rows = await db.fetchall("SELECT * FROM conflict_heat")
+    assert [dict(r) for r in rows] == [
+        {
+            "guild_id": G,
+            "conversation_id": CH,
+            "flagged_at": int(flag.created_at.timestamp()),
+            "flagged_heat": flag.score,
+            "flag_id": flag.id,
+        }
+    ]
+
+
+async def test_load_forgets_conversations_whose_cooldown_is_over(
+    service: FlagService, clock: FrozenClock, db: Database
+) -> None:
+    await play(service, clock, HEATED)
+    clock.advance(minutes=31)
+    restarted = FlagService(db, clock, Settings(db, clock))
+    assert await restarted.load() == 0
+    assert await db.fetchval("SELECT COUNT(*) FROM conflict_heat") == 0
+    assert len(await play(restarted, clock, HEATED)) == 1
+
+
+async def test_the_policy_is_read_once_until_a_setting_changes(
+    service: FlagService, clock: FrozenClock, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    real = settings.all
+
+    async def counting(guild_id: int) -> dict[str, object]:
+        reads.append(guild_id)
+        return await real(guild_id)
+
+    monkeypatch.setattr(settings, "all", counting)
+    await play(service, clock, NOOB_BANTER[:2])
+    assert reads == [G]
+    await settings.set(G, "conflict_enabled", False)
+    assert await play(service, clock, HEATED) == []
+    assert reads == [G, G]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.conflict.heat import HeatTracker, Observation, Reason, measure
+from bot.conflict.heat import FlagState, HeatTracker, Observation, Reason, measure
 
 A, B, C, D = 1, 2, 3, 4
 KEY = (100, 200)
@@ -118,3 +118,29 @@ def test_memory_is_bounded_in_channels_and_messages() -> None:
 def test_reason_round_trips_through_json() -> None:
     reason = Reason("pile_on", {"target": 5, "members": 3})
     assert Reason.from_json(reason.to_json()) == reason
+
+
+def test_a_restored_flag_state_keeps_the_cooldown_and_the_escalation_baseline() -> None:
+    tracker = HeatTracker(cooldown_seconds=1800, escalate_factor=1.5, escalate_gap_seconds=300)
+    tracker.restore(KEY, FlagState(flagged_at=0, heat=2.5))
+    # As hot as when it was flagged, with an empty window (restart): no second flag.
+    assert feed(tracker, msg(A, 400, 0.9, B), msg(B, 410, 0.9, A), msg(A, 420, 0.9, B)) == ["none"] * 3
+    # Worse than 1.5x the restored heat: an escalation, not a new flag.
+    assert feed(tracker, msg(C, 430, 0.95, B, kinds=("threat",)))[-1] == "escalate"
+    state = tracker.flag_state(KEY)
+    assert state is not None and state.flagged_at == 430 and state.heat >= 3.75
+
+
+def test_evicting_a_window_to_bound_memory_keeps_its_cooldown() -> None:
+    tracker = HeatTracker(max_channels=1, cooldown_seconds=1800)
+    assert feed(tracker, msg(A, 0, 0.9, B), msg(B, 10, 0.9, A))[-1] == "flag"
+    tracker.observe((100, 999), msg(C, 20, 0.1, D), THRESHOLD)  # another channel pushes this window out
+    tracker.forget(KEY)
+    assert feed(tracker, msg(A, 30, 0.9, B), msg(B, 40, 0.9, A)) == ["none", "none"]
+
+
+def test_flag_states_past_the_cooldown_are_dropped() -> None:
+    tracker = HeatTracker(cooldown_seconds=1800)
+    tracker.restore((1, 1), FlagState(0, 2.0))
+    tracker.restore((1, 2), FlagState(2000, 2.0))
+    assert tracker.flag_state((1, 1)) is None and tracker.flag_state((1, 2)) is not None
