@@ -4,13 +4,18 @@ Takes ids and plain values; the cog turns Discord events into calls here and ren
 Timed follow-ups (rules reminder, nudge, unanswered first message, batched welcome) are durable
 scheduler jobs keyed by member, so a restart neither loses nor repeats them; each handler first
 *claims* its step here (one UPDATE), so a job woken twice acts once.
+
+Every member message passes through `message_seen`; it reads no table: the few members it cares
+about (newcomers still tracked, first messages still unanswered) are kept in memory, read from the
+table the first time a server is seen and refreshed from it after each write that concerns them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,6 +126,36 @@ class Funnel:
 FUNNEL_STEPS = ("joined", "accepted", "interests", "first_message", "replied", "week2")
 
 
+@dataclass
+class _Newcomer:
+    """A tracked newcomer with something left to record: their first message or week-2 activity."""
+
+    joined_at: int
+    first_message: bool
+    week2: bool
+
+
+@dataclass
+class _Watched:
+    """One server's members that a message may concern, kept in step with `onboarding_members`."""
+
+    newcomers: dict[int, _Newcomer] = field(default_factory=dict)
+    # Newcomers whose first message nobody answered yet: user id -> (its channel, its time).
+    waiting: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def apply(self, user_id: int, row: Any) -> None:
+        """Mirror one member's row (None: deleted)."""
+        self.newcomers.pop(user_id, None)
+        self.waiting.pop(user_id, None)
+        if row is None:
+            return
+        first, week2 = row["first_message_at"] is not None, row["week2_active_at"] is not None
+        if row["tracked"] and not (first and week2):
+            self.newcomers[user_id] = _Newcomer(row["joined_at"], first, week2)
+        if first and row["first_reply_at"] is None:
+            self.waiting[user_id] = (row["first_message_channel_id"], row["first_message_at"])
+
+
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -134,9 +169,44 @@ class OnboardingService:
         self._settings = settings
         self._scheduler = scheduler
         self._seen_written: dict[tuple[int, int], datetime] = {}
+        self._watched: dict[int, _Watched] = {}
+        self._watch_lock = asyncio.Lock()
 
     def _now(self) -> int:
         return to_ts(self._clock.now())
+
+    # ------------------------------------------------------------- in-memory mirror
+
+    async def _watch(self, guild_id: int) -> _Watched:
+        """Return the server's watched members, reading them from the table the first time."""
+        watched = self._watched.get(guild_id)
+        if watched is not None:
+            return watched
+        async with self._watch_lock:
+            watched = self._watched.get(guild_id)
+            if watched is None:
+                watched = _Watched()
+                cutoff = self._now() - int(TRACKING.total_seconds())
+                rows = await self._db.fetchall(
+                    "SELECT user_id, joined_at, tracked, first_message_at, first_message_channel_id,"
+                    " first_reply_at, week2_active_at FROM onboarding_members WHERE guild_id = ?"
+                    " AND (joined_at > ? OR first_message_at > ?)",
+                    (guild_id, cutoff, cutoff),
+                )
+                for row in rows:
+                    watched.apply(row["user_id"], row)
+                self._watched[guild_id] = watched
+        return watched
+
+    async def _refresh(self, guild_id: int, user_id: int) -> None:
+        """Read one member's row again after a write that concerns them."""
+        watched = await self._watch(guild_id)
+        row = await self._db.fetchone(
+            "SELECT user_id, joined_at, tracked, first_message_at, first_message_channel_id, first_reply_at,"
+            " week2_active_at FROM onboarding_members WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        watched.apply(user_id, row)
 
     # ------------------------------------------------------------------ joins
 
@@ -160,6 +230,7 @@ class OnboardingService:
             " welcome_pending = excluded.welcome_pending, tracked = 1",
             (guild_id, user_id, now, int(pending), int(batched)),
         )
+        await self._refresh(guild_id, user_id)
         gate = bool(await self._settings.get(guild_id, "rules_gate")) and not pending
         if gate and not await self._accepted(guild_id, user_id):
             hours = int(await self._settings.get(guild_id, "rules_reminder_hours"))
@@ -282,22 +353,28 @@ class OnboardingService:
     ) -> MessageOutcome:
         """Track a newcomer's first message and week-2 activity, and answers to waiting newcomers."""
         now = self._now()
+        watched = await self._watch(guild_id)
         first = False
-        row = await self._db.fetchone(
-            "SELECT joined_at, first_message_at, week2_active_at FROM onboarding_members"
-            " WHERE guild_id = ? AND user_id = ? AND tracked = 1 AND joined_at > ?",
-            (guild_id, author_id, now - int(TRACKING.total_seconds())),
-        )
-        if row is not None:
-            if row["first_message_at"] is None:
+        newcomer = watched.newcomers.get(author_id)
+        if newcomer is not None and newcomer.joined_at <= now - int(TRACKING.total_seconds()):
+            del watched.newcomers[author_id]
+            newcomer = None
+        if newcomer is not None:
+            wrote = False
+            if not newcomer.first_message:
                 first = await self._first_message(guild_id, author_id, channel_id, message_id)
-            age = now - row["joined_at"]
-            if row["week2_active_at"] is None and WEEK_TWO[0].total_seconds() <= age:
+                wrote = True
+            if not newcomer.week2 and WEEK_TWO[0].total_seconds() <= now - newcomer.joined_at:
                 await self._db.execute(
                     "UPDATE onboarding_members SET week2_active_at = ? WHERE guild_id = ? AND user_id = ?",
                     (now, guild_id, author_id),
                 )
-        answered = await self._answers(guild_id, author_id, channel_id, reply_to_author_id, mention_ids)
+                wrote = True
+            if wrote:
+                await self._refresh(guild_id, author_id)
+        answered = await self._answers(
+            watched, guild_id, author_id, channel_id, reply_to_author_id, mention_ids
+        )
         return MessageOutcome(first, answered)
 
     async def _first_message(self, guild_id: int, user_id: int, channel_id: int, message_id: int) -> bool:
@@ -322,6 +399,7 @@ class OnboardingService:
 
     async def _answers(
         self,
+        watched: _Watched,
         guild_id: int,
         author_id: int,
         channel_id: int,
@@ -330,26 +408,26 @@ class OnboardingService:
     ) -> tuple[int, ...]:
         # A newcomer counts as answered by someone else's reply, mention, or message in the same channel:
         # in a small community, talking right after someone in their channel is answering them.
+        if not watched.waiting:
+            return ()
         now = self._now()
-        waiting = await self._db.fetchall(
-            "SELECT user_id, first_message_channel_id FROM onboarding_members WHERE guild_id = ?"
-            " AND first_message_at IS NOT NULL AND first_reply_at IS NULL AND first_message_at > ?"
-            " AND user_id != ?",
-            (guild_id, now - int(TRACKING.total_seconds()), author_id),
-        )
+        cutoff = now - int(TRACKING.total_seconds())
         targets = {reply_to_author_id, *mention_ids}
-        answered = tuple(
-            row["user_id"]
-            for row in waiting
-            if row["user_id"] in targets or row["first_message_channel_id"] == channel_id
-        )
+        answered: list[int] = []
+        for user_id, (first_channel_id, first_at) in sorted(watched.waiting.items(), key=lambda i: i[1][1]):
+            if first_at <= cutoff:
+                del watched.waiting[user_id]
+            elif user_id != author_id and (user_id in targets or first_channel_id == channel_id):
+                del watched.waiting[user_id]  # before any await: a message arriving meanwhile won't claim it
+                answered.append(user_id)
         for user_id in answered:
             await self._db.execute(
-                "UPDATE onboarding_members SET first_reply_at = ? WHERE guild_id = ? AND user_id = ?",
+                "UPDATE onboarding_members SET first_reply_at = ? WHERE guild_id = ? AND user_id = ?"
+                " AND first_reply_at IS NULL",
                 (now, guild_id, user_id),
             )
             await self._scheduler.cancel(guild_id, UNANSWERED, str(user_id))
-        return answered
+        return tuple(answered)
 
     async def claim_unanswered(self, guild_id: int, user_id: int) -> bool:
         """Claim the staff ping: True when the first message is still unanswered and nobody was pinged."""
@@ -602,6 +680,9 @@ class OnboardingService:
                 cursor = await conn.execute(statement, (guild_id, user_id))
                 deleted += cursor.rowcount
                 await cursor.close()
+        watched = self._watched.get(guild_id)
+        if watched is not None:
+            watched.apply(user_id, None)
         for kind in (RULES_REMINDER, NUDGE, UNANSWERED):
             await self._scheduler.cancel(guild_id, kind, str(user_id))
         return deleted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 import pytest
 
@@ -469,3 +471,61 @@ async def test_nudge_reaches_a_member_missing_from_the_bots_cache(ob: Onboarding
     await ob.later(3 * DAY + 60)
     nudges = bot_messages(ob.intro, ob.world.bot.user.id)  # type: ignore[union-attr]
     assert len(nudges) == 1 and alice.mention in nudges[0].content
+
+
+# ------------------------------------------------- per-message cost, restarts
+
+
+async def test_member_messages_read_no_onboarding_table(
+    ob: Onboarding, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = ob.world
+    alice = await ob.join("alice")
+    await alice.send(ob.intro, "hello, I'm new here")
+    reads: list[str] = []
+    db = world.bot.db
+    for name in ("fetchone", "fetchall", "fetchval"):
+        real = getattr(db, name)
+
+        async def counting(sql: str, *args: Any, _real: Any = real, **kwargs: Any) -> Any:
+            reads.append(sql)
+            return await _real(sql, *args, **kwargs)
+
+        monkeypatch.setattr(db, name, counting)
+    for text in ("how was everyone's weekend?", "anyone up for a game tonight?", "see you later"):
+        await world.member.send(world.general, text)
+        await alice.send(world.general, text)
+    assert [sql for sql in reads if "onboarding" in sql] == []
+
+
+async def test_newcomers_are_still_followed_after_a_restart(ob: Onboarding) -> None:
+    world = ob.world
+    alice = await ob.join("alice")
+    first = await alice.send(world.general, "hello, I'm new here")
+    bob = await ob.join("bob")
+    old = world.bot
+    new: HearthBot = make_bot(old.config.db_path, old.clock)
+    await world.env.restart_bot(new)
+    await old.scheduler.shutdown()
+    await quiet_timers(new)
+    world.bot = new
+    try:
+        await bob.send(ob.intro, "hi, bob here")
+        await world.member.send(world.general, "welcome alice!", reply_to=first)
+        rows = {
+            r["user_id"]: r
+            for r in await new.db.fetchall(
+                "SELECT user_id, first_message_at, first_reply_at FROM onboarding_members WHERE guild_id = ?",
+                (world.guild.id,),
+            )
+        }
+        assert rows[alice.id]["first_reply_at"] is not None
+        assert rows[bob.id]["first_message_at"] is not None and rows[bob.id]["first_reply_at"] is None
+        pending = await new.scheduler.pending(world.guild.id, "onboarding.unanswered")
+        assert [j.payload["user_id"] for j in pending] == [bob.id]
+        # Bob's first message, seen only by the new process, still pings the team when nobody answers.
+        await ob.later(20 * 60)
+        [ping] = bot_messages(ob.staff, new.user.id)  # type: ignore[union-attr]
+        assert bob.mention in ping.content and alice.mention not in ping.content
+    finally:
+        await new.close()

@@ -321,3 +321,41 @@ async def test_export_and_forget(service: OnboardingService, scheduler: Schedule
     assert await service.forget(G, 1) == 2
     assert await service.export(G, 1) == {"state": None, "interests": []}
     assert await pending_kinds(scheduler, 1) == []
+
+
+async def test_a_new_service_on_the_same_database_follows_the_same_newcomers(
+    service: OnboardingService, db: Database, clock: FrozenClock, settings: Settings, scheduler: Scheduler
+) -> None:
+    await service.member_joined(G, 1)
+    await service.member_joined(G, 2)
+    await service.message_seen(G, 1, channel_id=50, message_id=500)
+    restarted = OnboardingService(db, clock, settings, scheduler)
+    assert (await restarted.message_seen(G, 2, channel_id=60, message_id=600)).first_message
+    assert (await restarted.message_seen(G, 3, channel_id=50, message_id=700)).answered == (1,)
+    assert not (await restarted.message_seen(G, 1, channel_id=50, message_id=501)).first_message
+
+
+async def test_a_member_who_rejoins_does_not_get_a_second_first_message(service: OnboardingService) -> None:
+    await service.member_joined(G, 1)
+    assert (await service.message_seen(G, 1, channel_id=50, message_id=500)).first_message
+    await service.member_left(G, 1)
+    await service.member_joined(G, 1)
+    assert not (await service.message_seen(G, 1, channel_id=50, message_id=501)).first_message
+
+
+async def test_a_forgotten_newcomer_is_no_longer_followed(service: OnboardingService, db: Database) -> None:
+    await service.member_joined(G, 1)
+    await service.message_seen(G, 1, channel_id=50, message_id=500)
+    await service.forget(G, 1)
+    outcome = await service.message_seen(G, 2, channel_id=50, message_id=501)
+    assert outcome.answered == () and not outcome.first_message
+    assert await db.fetchval("SELECT COUNT(*) FROM onboarding_members WHERE user_id = 1") == 0
+
+
+async def test_tracking_ends_after_two_weeks(service: OnboardingService, clock: FrozenClock) -> None:
+    await service.member_joined(G, 1)
+    await service.member_joined(G, 2)
+    await service.message_seen(G, 2, channel_id=50, message_id=500)
+    clock.advance(days=15)
+    assert not (await service.message_seen(G, 1, channel_id=50, message_id=501)).first_message
+    assert (await service.message_seen(G, 3, channel_id=50, message_id=502)).answered == ()
