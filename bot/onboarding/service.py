@@ -155,6 +155,13 @@ class _Watched:
         if first and row["first_reply_at"] is None:
             self.waiting[user_id] = (row["first_message_channel_id"], row["first_message_at"])
 
+    def prune(self, cutoff: int) -> None:
+        """Drop members past the tracking window (silent newcomers would otherwise stay forever)."""
+        for user_id in [u for u, n in self.newcomers.items() if n.joined_at <= cutoff]:
+            del self.newcomers[user_id]
+        for user_id in [u for u, (_, at) in self.waiting.items() if at <= cutoff]:
+            del self.waiting[user_id]
+
 
 def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
@@ -231,6 +238,7 @@ class OnboardingService:
             (guild_id, user_id, now, int(pending), int(batched)),
         )
         await self._refresh(guild_id, user_id)
+        self._watched[guild_id].prune(now - int(TRACKING.total_seconds()))
         gate = bool(await self._settings.get(guild_id, "rules_gate")) and not pending
         if gate and not await self._accepted(guild_id, user_id):
             hours = int(await self._settings.get(guild_id, "rules_reminder_hours"))

@@ -359,3 +359,15 @@ async def test_tracking_ends_after_two_weeks(service: OnboardingService, clock: 
     clock.advance(days=15)
     assert not (await service.message_seen(G, 1, channel_id=50, message_id=501)).first_message
     assert (await service.message_seen(G, 3, channel_id=50, message_id=502)).answered == ()
+
+
+async def test_newcomers_past_two_weeks_leave_the_in_memory_mirror(
+    service: OnboardingService, clock: FrozenClock
+) -> None:
+    await service.member_joined(G, 1)
+    await service.member_joined(G, 2)
+    await service.message_seen(G, 2, channel_id=50, message_id=500)
+    clock.advance(days=15)
+    await service.member_joined(G, 3)
+    watched = service._watched[G]
+    assert set(watched.newcomers) == {3} and watched.waiting == {}
