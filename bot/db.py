@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_RETRIES = 5
+WRITER_SWITCH_INTERVAL = 0.001  # seconds; see Database.open
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,12 @@ class Database:
     async def open(cls, path: Path | str) -> Database:
         """Open (creating if needed) the database file with WAL and foreign keys."""
         path = Path(path)
+        # aiosqlite runs every statement in its own thread, and each statement needs the GIL back
+        # from the event loop before SQLite can step (SQLite releases it while it works). A busy loop
+        # hands the GIL over only every switch interval (5 ms by default), so a batch of a dozen
+        # statements would crawl while messages pour in; 1 ms lets batch writes keep pace.
+        if sys.getswitchinterval() > WRITER_SWITCH_INTERVAL:
+            sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None)

@@ -256,15 +256,12 @@ class ActivityPipeline:
     # ------------------------------------------------------------------ writing
 
     def _maybe_flush(self) -> None:
-        # Size or time bound, whichever comes first; the first event into an empty buffer arms the timer.
-        deadline = self._deadline
-        if deadline is None:
+        # Size bound here; the time bound starts with the first event into an empty buffer and is
+        # checked by the timer (`flush_if_due`), not per event: reading the clock costs every message.
+        if self._deadline is None:
             self._deadline = self._clock.now() + timedelta(seconds=self.max_delay)
             if self.on_armed is not None:
                 self.on_armed()
-        elif self._clock.now() >= deadline:
-            self._spawn_flush()
-            return
         if len(self._messages) + len(self._ops) >= self.batch_size:
             self._spawn_flush()
 

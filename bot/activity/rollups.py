@@ -7,6 +7,7 @@ message twice (an import run twice) changes nothing.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -67,10 +68,14 @@ async def write_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, .
     return int(await conn._execute(_write_messages, conn._conn, rows))
 
 
-# Staging columns: the buffered row as is, its day and 10-minute block computed by SQLite.
+# Staging: the whole batch is one JSON array bound to one statement, each buffered row as is, its day
+# and 10-minute block computed by SQLite. One statement, not one step per row: this runs in the
+# connection's thread, and every step means taking the GIL back from a busy event loop (up to one
+# switch interval each), so a per-row `executemany` fell far behind the messages it had to write.
 _STAGE = (
-    f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block)"
-    f" VALUES ({', '.join(f'?{i}' for i in range(1, len(MESSAGE_COLUMNS) + 1))}, ?6 / {DAY}, ?6 / {BLOCK})"
+    f"INSERT OR IGNORE INTO activity_staging ({_COLS}, day, block) SELECT "
+    + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(MESSAGE_COLUMNS)))
+    + f", json_extract(value, '$[5]') / {DAY}, json_extract(value, '$[5]') / {BLOCK} FROM json_each(?)"
 )
 # After the staging insert (and removing rows already stored), every statement is set-based.
 _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
@@ -159,7 +164,7 @@ _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
 def _write_messages(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     """Run in the connection's thread, inside the caller's transaction."""
     db.execute("DELETE FROM activity_staging")
-    db.executemany(_STAGE, rows)
+    db.execute(_STAGE, (json.dumps(rows),))
     db.execute(
         "DELETE FROM activity_staging AS s WHERE EXISTS (SELECT 1 FROM activity_messages m"
         " WHERE m.guild_id = s.guild_id AND m.message_id = s.message_id)"
