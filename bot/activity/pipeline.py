@@ -88,6 +88,8 @@ class ActivityPipeline:
         self._db = db
         self._clock = clock
         self._settings = settings
+        self._keep_days: dict[int, int] = {}  # keep_text_days per server, dropped when a setting changes
+        settings.subscribe(lambda guild_id, _key: self._keep_days.pop(guild_id, None))
         self.batch_size = batch_size
         self.max_delay = max_delay
         self.max_backlog = max_backlog
@@ -174,7 +176,9 @@ class ActivityPipeline:
                 1 if joined is not None and 0 <= created - joined < _NEWCOMER_SECONDS else 0,
             )
         )
-        keep_days = await self._settings.get(guild_id, "keep_text_days")
+        keep_days = self._keep_days.get(guild_id)
+        if keep_days is None:
+            keep_days = self._keep_days[guild_id] = int(await self._settings.get(guild_id, "keep_text_days"))
         if keep_days and text:
             expires = created_at + timedelta(days=min(int(keep_days), 30))
             if expires > self._clock.now():

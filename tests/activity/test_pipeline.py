@@ -247,6 +247,10 @@ async def test_text_is_not_kept_unless_the_server_opts_in_and_then_only_until_ex
     clock.advance(days=1, seconds=1)
     assert await pipeline.purge_expired_text() == 1
     assert await _count(db, "activity_text") == 0
+    await settings.set(GUILD, "keep_text_days", 0)  # opting out again applies to the next message
+    await pipeline.handle_message(message(1, clock.now(), "not kept any more"))
+    await pipeline.flush()
+    assert await _count(db, "activity_text") == 0
 
 
 async def test_joins_and_leaves_are_recorded_and_a_return_clears_the_leave(
