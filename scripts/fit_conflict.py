@@ -4,7 +4,8 @@ Deterministic: features come from ``bot.conflict.cli.record_features`` (the
 CLI's own path), the fit is full-batch Newton on L2-regularised, weighted
 logistic loss with numpy (no scikit-learn). Only the TRAIN split of each set
 is used (splits: benchmarks/conflict_eval.py). Each set weighs the same in
-the loss and gets its own intercept while fitting, so base rates (83 %
+the loss (except MLMA, counted twice: SET_WEIGHTS, MLMA_WEIGHT) and gets
+its own intercept while fitting, so base rates (83 %
 offensive in Davidson, 13 % abusive in ConvAbuse) do not leak into the
 feature weights; the shipped bias is ConvAbuse's intercept (chat-like base
 rate). Features that the data cannot identify (every ConvAbuse turn is a
@@ -94,6 +95,7 @@ NON_NEGATIVE = {
     "ctx_self_prev",
     "caps",
     "exclaim",
+    "group_generic",
     "bow",
 }
 # Features that only ever lower the score (negation, quotation, friendly cues).
@@ -102,6 +104,12 @@ NON_POSITIVE = {"negated", "quoted", "reported", "prof_x_pos", "prof_x_laugh", "
 # flag: the sets oversample identity words in hateful cases, so the fitted
 # weight would otherwise make any identity mention border on the threshold.
 UPPER_BOUNDS = {"identity": 0.8}
+# Relative weight of each set in the loss (default 1: every set weighs the
+# same whatever its size). MLMA is the only natural French set (HateCheck fr
+# is template sentences): counted twice, natural French text weighs as much
+# as natural English text (Davidson + ConvAbuse). Leave-one-set-out: it also
+# transfers better to the unseen natural English sets.
+SET_WEIGHTS = {"mlma_fr": float(os.environ.get("MLMA_WEIGHT", "2"))}
 ANCHOR_SET = "convabuse"
 THRESHOLD_SETS = ("davidson", "convabuse")
 MIN_PRECISION = 0.775
@@ -227,7 +235,12 @@ def out_of_fold_bow(
 
 
 def fit(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, n_groups: int, fr_delta: bool = FR_DELTA
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    n_groups: int,
+    fr_delta: bool = FR_DELTA,
+    group_weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (feature weights, French weights, per-group intercepts) with fixed priors applied.
 
@@ -249,9 +262,11 @@ def fit(
     d = xf.shape[1]
     blocks = [xf, xf * is_fr] if fr_delta else [xf]
     design = np.hstack([*blocks, onehot])
-    # Each set weighs the same in total, whatever its size.
+    # Each set weighs the same in total, whatever its size (times its SET_WEIGHTS).
     counts = np.bincount(groups, minlength=n_groups).astype(float)
     sample_w = (len(y) / n_groups) / counts[groups]
+    if group_weights is not None:
+        sample_w = sample_w * group_weights[groups]
     pen = [np.full(d, L2)] + ([np.full(d, FR_L2)] if fr_delta else [])
     penalty = np.concatenate([*pen, np.full(n_groups, 1e-6)])
     theta = np.zeros(design.shape[1])
@@ -334,7 +349,8 @@ def fit_sets(examples: list[Example], x_all: np.ndarray, tokens: list[list[str]]
     if use_bow:
         x[:, BOW] = out_of_fold_bow(examples, tokens, y, groups, len(names))
         bow = fit_bow(tokens, y, groups, len(names))
-    weights, weights_fr, intercepts = fit(x, y, groups, len(names))
+    group_weights = np.array([SET_WEIGHTS.get(name, 1.0) for name in names])
+    weights, weights_fr, intercepts = fit(x, y, groups, len(names), group_weights=group_weights)
     return Fitted(names, weights, weights_fr, intercepts, bow, x, y, groups)
 
 
@@ -417,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         "fitted_on": dict.fromkeys(names, "train split"),
         "available_sets": sets,
         "l2": L2,
+        "set_weights": {name: SET_WEIGHTS.get(name, 1.0) for name in names},
         "fixed_weights": FIXED_WEIGHTS,
         "bias": round(bias, 6),
         "threshold": threshold,

@@ -4,8 +4,11 @@ Context changes how a message reads: a reply or mention aims it at someone,
 earlier hostility from others makes a sharp answer part of a heated exchange,
 the author's own earlier hostility makes a repeat more likely, and an author
 who swears in most messages is probably swearing for emphasis, not at anyone.
-Earlier messages only need cheap lexical features (no sentiment analysis), so
-passing a longer history costs little.
+Earlier messages only need cheap lexical features (no sentiment analysis), and
+those are remembered per (text, language) (``scoring.context_summary``; a
+scored message is remembered too): in a live channel each message is context
+for the next several, so a sliding window costs one lookup per earlier
+message instead of re-reading it every time.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from bot.conflict.scoring import (
     HostilityModel,
     HostilityScore,
     MessageFeatures,
+    context_summary,
     default_model,
     extract_features,
 )
@@ -29,11 +33,16 @@ __all__ = ["ChatMessage", "context_features", "context_signals", "score_in_conte
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a snippet; reply_to is the index of the message it answers."""
+    """One message of a snippet; reply_to is the index of the message it answers.
+
+    lang ("en"/"fr"), when already known, is the language this message is read
+    in as context; None reads it in the language of the message being scored.
+    """
 
     author: str
     text: str
     reply_to: int | None = None
+    lang: str | None = None
 
 
 def context_signals(messages: Sequence[ChatMessage], index: int, lang: str) -> tuple[ContextSignals, bool]:
@@ -46,16 +55,18 @@ def context_signals(messages: Sequence[ChatMessage], index: int, lang: str) -> t
     other_prev = 0.0
     own = 0
     own_swearing = 0
+    author = target.author
     for earlier in messages[:index]:
         if not earlier.text:
             continue
-        feats = extract_features(earlier.text, lang, 0.0)
-        if earlier.author == target.author:
+        hostility, swears = context_summary(earlier.text, earlier.lang or lang)
+        if earlier.author == author:
             own += 1
-            own_swearing += feats.swears
-            self_prev = max(self_prev, feats.lexical_hostility)
-        else:
-            other_prev = max(other_prev, feats.lexical_hostility)
+            own_swearing += swears
+            if hostility > self_prev:
+                self_prev = hostility
+        elif hostility > other_prev:
+            other_prev = hostility
     signals = ContextSignals(
         reply_to_other=reply_to_other,
         self_prev=self_prev,

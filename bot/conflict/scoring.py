@@ -19,9 +19,9 @@ import operator
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain, compress
+from itertools import chain, compress, pairwise
 from pathlib import Path
 
 from bot.language import guess_language
@@ -79,6 +79,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ctx_swear_habit",
     "link",
     "self_directed",
+    "you_word",
+    "group_generic",
 )
 _INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 _IS_FR = _INDEX["is_fr"]
@@ -106,6 +108,8 @@ REASON_CODES: Mapping[str, str] = {
     "ctx_reply": "targeted",
     "ctx_self_prev": "repeated_hostility",
     "ctx_other_prev": "heated_context",
+    "you_word": "targeted",
+    "group_generic": "identity_hate",
 }
 _REASON_MIN_CONTRIBUTION = 0.4
 
@@ -151,6 +155,13 @@ _POINT_WINDOW = 2
 _VERB_HEADS = frozenset(("s", "m", "j", "t"))
 _NOT_AFTER_VERB_HEAD = _PERSONAL | _BITS["dehum"] | _MILD
 _HOSTILE_BITS = tuple((i, _BITS[c]) for i, c in enumerate(_HOSTILE_CATS))
+# Hostile counts are kept in one integer, a 24-bit field per category, so a
+# token adds all its categories with one addition: _PACKED[mask & _HOSTILE].
+_FIELD = 24
+_FIELD_MASK = (1 << _FIELD) - 1
+_PACKED = tuple(
+    sum(1 << (_FIELD * i) for i, bit in _HOSTILE_BITS if mask & bit) for mask in range(_HOSTILE + 1)
+)
 
 
 def _strip_accents(word: str) -> str:
@@ -169,7 +180,15 @@ class Lexicon:
         exact: dict[str, int] = {}
         prefixes: dict[str, int] = {}
         phrases: dict[str, int] = {}
+        # Words that make the group noun after them a generalisation ("les
+        # immigrés", "these women", "tous les X"): a set, not a category bit,
+        # because they are frequent and only matter next to a group word.
+        self.generic_words = frozenset(
+            chain.from_iterable((t, _strip_accents(t)) for t in entries.get("generic", ()))
+        )
         for category, terms in entries.items():
+            if category in ("generic", "plain"):
+                continue
             if category not in _BITS:
                 raise ValueError(f"unknown lexicon category {category!r}")
             bit = _BITS[category]
@@ -183,6 +202,10 @@ class Lexicon:
                         prefixes[term[:-1]] = prefixes.get(term[:-1], 0) | bit
                     else:
                         exact[term] = exact.get(term, 0) | bit
+        # Plain words, as written only: an insult without its accents can be a
+        # common verb ("dérangé" -> "derange" vs "ça me dérange").
+        for term in entries.get("plain", ()):
+            exact[term] = 0
         self._exact = exact
         self._prefixes = prefixes
         self._prefix_lengths = tuple(sorted({len(p) for p in prefixes}, reverse=True))
@@ -289,9 +312,15 @@ def load_lexicon(path: Path) -> Lexicon:
     return Lexicon(entries)
 
 
+# "en"/"fr" -> shipped lexicon, filled on first use (a dict probe on the hot path).
+_LEXICONS: dict[str, Lexicon] = {}
+
+
 @lru_cache(maxsize=4)
 def _default_lexicon(lang: str) -> Lexicon:
-    return load_lexicon(DATA_DIR / f"lexicon_{lang}.txt")
+    lexicon = load_lexicon(DATA_DIR / f"lexicon_{lang}.txt")
+    _LEXICONS[lang] = lexicon
+    return lexicon
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,8 +366,14 @@ _REPEAT_RE = re.compile(r"([^\W\d_])\1{2,}")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "’": "'"})
 _QUOTE_SPLIT_RE = re.compile(r"[\"“”«»]")
 _TOKEN_RE = re.compile(r"[^\W_]+(?:[*'\-][^\W_]+)*")
+# The same tokens for ASCII text: a plain character class is cheaper than
+# the Unicode word test ([^\W_] is isalnum(), which on ASCII is [a-zA-Z0-9]).
+_ASCII_TOKEN_RE = re.compile(r"[a-zA-Z0-9]+(?:[*'\-][a-zA-Z0-9]+)*")
 _SHOUT_RE = re.compile(r"[!?]{2,}")
 _LAUGH_EMOJI_RE = re.compile("[😂🤣😆😄😁😅😜😝😛😉🙂😊😀]|[:;]-?[)pPD]|xD")
+# Every emoji in _LAUGH_EMOJI_RE is at or above this one: accented text
+# without emoji skips the search.
+_FIRST_LAUGH_EMOJI = "\U0001f600"
 _LEET_RE = re.compile("[013457$’]")
 # "b@stard": an at sign right after a letter is an a (a mention starts a word).
 _AT_RE = re.compile(r"(?<=[^\W\d_])@")
@@ -351,6 +386,22 @@ _UPPER_RE = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 _NEG_WINDOW = 2
 _REPORT_WINDOW = 6
 _DIRECT_WINDOW = 4
+
+
+def _any_bit(masks: list[int], start: int, end: int, bit: int) -> bool:
+    """Tell whether any of masks[start:end] (start clipped at 0) has bit."""
+    return any(mask & bit for mask in masks[start if start > 0 else 0 : end])
+
+
+def _about_self(masks: list[int], i: int) -> bool:
+    """Tell whether a first-person word within _DIRECT_WINDOW before i comes after any "you"."""
+    for j in range(i - 1, i - _DIRECT_WINDOW - 1 if i > _DIRECT_WINDOW else -1, -1):
+        mask = masks[j]
+        if mask & _YOU:
+            return False
+        if mask & _ME:
+            return True
+    return False
 
 
 def _split_hashtag(match: re.Match[str]) -> str:
@@ -371,8 +422,34 @@ def extract_features(
     lexicon: Lexicon | None = None,
 ) -> MessageFeatures:
     """Compute the feature vector of one message (see FEATURE_NAMES)."""
-    vector, lexical, swears = _extract(text, lang, compound, addressed, context, lexicon)
-    return MessageFeatures(vector=vector, lexical_hostility=lexical, swears=swears)
+    vector, words, swears = _extract(text, lang, compound, addressed, context, lexicon)
+    lexical = words + 0.3 * vector[0]
+    return MessageFeatures(vector=vector, lexical_hostility=lexical if lexical < 1.0 else 1.0, swears=swears)
+
+
+# (text, lang) -> (lexical hostility 0..1, swears) as context, i.e. without
+# sentiment (compound 0). score_message fills it: in a live channel every
+# scored message is context for the next few, so bot.conflict.context then
+# finds it here instead of reading it again. Emptied when full.
+_SUMMARIES: dict[tuple[str, str], tuple[float, bool]] = {}
+_SUMMARIES_MAX = 4096
+
+
+def context_summary(text: str, lang: str) -> tuple[float, bool]:
+    """Return (lexical hostility 0..1, swears) of a message read as context (no sentiment)."""
+    key = (text, lang)
+    found = _SUMMARIES.get(key)
+    if found is None:
+        words, swears = _extract(text, lang, 0.0, False, None, None)[1:]
+        found = _remember(key, words, swears)
+    return found
+
+
+def _remember(key: tuple[str, str], words: float, swears: bool) -> tuple[float, bool]:
+    if len(_SUMMARIES) >= _SUMMARIES_MAX:
+        _SUMMARIES.clear()
+    found = _SUMMARIES[key] = (words if words < 1.0 else 1.0, swears)
+    return found
 
 
 def _extract(
@@ -383,8 +460,16 @@ def _extract(
     context: ContextSignals | None,
     lexicon: Lexicon | None,
 ) -> tuple[tuple[float, ...], float, bool]:
-    """Return (feature vector, lexical hostility 0..1, swears) of one message."""
-    lex = lexicon if lexicon is not None else _default_lexicon("fr" if lang == "fr" else "en")
+    """Return (feature vector, lexical words score, swears) of one message.
+
+    The words score is the lexical hostility before its sentiment term
+    (0.3 x negative sentiment) and before capping at 1.
+    """
+    lex = (
+        lexicon
+        if lexicon is not None
+        else _LEXICONS.get(lang) or _default_lexicon("fr" if lang == "fr" else "en")
+    )
 
     link = "http" in text or "@url" in text or "www." in text
     mentions = _MENTION_RE.findall(text) if "@" in text else ()
@@ -399,7 +484,7 @@ def _extract(
     if "@" in norm:
         norm = _AT_RE.sub("a", norm)
 
-    counts = [0] * len(_HOSTILE_CATS)
+    packed = 0
     negated = 0
     quoted = 0
     reported = 0
@@ -408,23 +493,37 @@ def _extract(
     mild_direct = 0
     self_directed = 0
     seen = 0
+    generic = False
     quotes = '"' in norm or "“" in norm or "«" in norm
-    raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
-    segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
-    if list(map(len, chain.from_iterable(segments))).count(1) >= 4 and (_SPACED_RE.search(norm) is not None):
+    tokenize = _ASCII_TOKEN_RE.findall if norm.isascii() else _TOKEN_RE.findall
+    if quotes:
+        raw_segments = _QUOTE_SPLIT_RE.split(norm)
+        segments = list(map(tokenize, raw_segments))
+        lengths = list(map(len, chain.from_iterable(segments)))
+    else:
+        raw_segments = [norm]
+        segments = [tokenize(norm)]
+        lengths = list(map(len, segments[0]))
+    if lengths.count(1) >= 4 and (_SPACED_RE.search(norm) is not None):
         # "c o n n a r d", "f u c k": letters spaced out to dodge filters.
         norm = _SPACED_RE.sub(_join_spaced, norm)
         raw_segments = _QUOTE_SPLIT_RE.split(norm) if quotes else [norm]
-        segments = [_TOKEN_RE.findall(seg) for seg in raw_segments]
+        segments = list(map(tokenize, raw_segments))
+        lengths = list(map(len, chain.from_iterable(segments)))
         if compound > 0:
             # VADER read the spaced-out letters as words ("a", "e"): its
             # positive score here is noise, not friendliness.
             compound = 0.0
     # Words count as quoted only if the message has words outside the quotes
     # too: a message that is all quote (a retweet, a pasted line) speaks for itself.
-    quoting = len(segments) > 1 and sum(len(t) for t in segments[::2]) >= 2
+    quoting = quotes and len(segments) > 1 and sum(map(len, segments[::2])) >= 2
     n_tokens = 0
+    command = 0
     cache_get = lex.cache.get
+    first_words = lex.phrase_first_words
+    generic_words = lex.generic_words
+    single_words = lex.phrase_single.keys()
+    pair_keys = lex.phrase_pairs.keys()
     for seg_index, tokens in enumerate(segments):
         # A quote that opens on a mention is a retweet or a reply, not a citation.
         in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
@@ -449,6 +548,8 @@ def _extract(
                 last_me = i
             if mask & _POINT:
                 last_point = i
+            if mask & _IDENTITY and i and tokens[i - 1] in generic_words:
+                generic = True
             if not mask & _HOSTILE:
                 if mask & _MILD and i - last_negator > _NEG_WINDOW and not in_quote:
                     if i - last_you <= _DIRECT_WINDOW or i - last_point <= _POINT_WINDOW:
@@ -456,9 +557,7 @@ def _extract(
                     else:
                         mild += 1
                 continue
-            for index, bit in _HOSTILE_BITS:
-                if mask & bit:
-                    counts[index] += 1
+            packed += _PACKED[mask & _HOSTILE]
             if i - last_negator <= _NEG_WINDOW:
                 negated += 1
             elif in_quote:
@@ -470,12 +569,12 @@ def _extract(
                 self_directed += 1
             elif mask & _PERSONAL and (i - last_you <= _DIRECT_WINDOW or i - last_point <= _POINT_WINDOW):
                 direct += 1
-    command = 0
-    first_words = lex.phrase_first_words
-    for seg_index, tokens in enumerate(segments):
-        if first_words.isdisjoint(tokens):
+        if first_words.isdisjoint(tokens) or (
+            single_words.isdisjoint(tokens) and pair_keys.isdisjoint(pairwise(tokens))
+        ):
+            # No phrase can start here: none of its one-word phrases and none
+            # of the first two words of a longer one.
             continue
-        in_quote = quoting and seg_index % 2 == 1 and not raw_segments[seg_index].lstrip().startswith("@")
         pairs_get = lex.phrase_pairs.get
         single_get = lex.phrase_single.get
         n = len(tokens)
@@ -504,27 +603,100 @@ def _extract(
             seen |= found_mask
             if found_mask & _COMMAND:
                 command += 1
-            for index, bit in _HOSTILE_BITS:
-                if found_mask & bit:
-                    counts[index] += 1
+            if found_mask & _HOSTILE:
+                packed += _PACKED[found_mask & _HOSTILE]
+                # As for single words: "m'a traité de sale arabe" is reported,
+                # "jsuis un sale arabe" is about oneself.
+                if _any_bit(masks, i - _REPORT_WINDOW, i, _REPORT):
+                    reported += 1
+                elif found_mask & _PERSONAL and _about_self(masks, i):
+                    self_directed += 1
     identity = bool(seen & _IDENTITY)
     you = bool(seen & _YOU)
     friendly = bool(seen & _FRIENDLY)
     laugh = bool(seen & _LAUGH) or (
-        (":" in text or ";" in text or "xD" in text or not text.isascii())
+        (
+            ":" in text
+            or ";" in text
+            or "xD" in text
+            or (not text.isascii() and max(text) >= _FIRST_LAUGH_EMOJI)
+        )
         and _LAUGH_EMOJI_RE.search(text) is not None
     )
 
     ctx = context if context is not None else _NO_CONTEXT
     targeted = you or addressed or ctx.reply_to_other or command > 0
+    neg = -compound if compound < 0 else 0.0
+    shout = (
+        min(len(_SHOUT_RE.findall(text)), 3) / 3.0
+        if "!!" in text or "??" in text or "?!" in text or "!?" in text
+        else 0.0
+    )
+    if not (packed or command or quoted or mild_direct or (mild and identity)):
+        # Nothing hostile (most messages): every hostile feature is 0, and
+        # so are negated/reported/self_directed/direct, which only count
+        # hostile words. Same vector as below, fewer steps.
+        caps = 0.0
+        if targeted and not text.islower():
+            letters = sum(lengths)
+            if letters >= 8:
+                caps = len(_UPPER_RE.findall(text)) / letters
+        vector = (
+            neg,
+            compound if compound > 0 else 0.0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            1.0 if identity else 0.0,
+            1.0 if targeted else 0.0,
+            0,
+            neg if targeted else 0.0,
+            0.0,
+            neg if identity else 0.0,
+            0.0,
+            0,
+            0,
+            0,
+            caps,
+            shout,
+            1.0 if laugh else 0.0,
+            1.0 if friendly else 0.0,
+            0.0,
+            0.0,
+            _LOG_LENGTH[n_tokens] if n_tokens < 64 else math.log1p(n_tokens) / 4.0,
+            1.0 if "?" in text else 0.0,
+            1.0 if lang == "fr" else 0.0,
+            1.0 if ctx.reply_to_other else 0.0,
+            ctx.self_prev,
+            ctx.other_prev if targeted else 0.0,
+            0.0,
+            1.0 if link else 0.0,
+            0,
+            1.0 if you else 0.0,
+            1.0 if generic else 0.0,
+        )
+        return vector, 0.0, False
+    if packed:
+        insult = packed & _FIELD_MASK
+        profanity = (packed >> _FIELD) & _FIELD_MASK
+        slur = (packed >> 2 * _FIELD) & _FIELD_MASK
+        threat = (packed >> 3 * _FIELD) & _FIELD_MASK
+        dehum = (packed >> 4 * _FIELD) & _FIELD_MASK
+        sexual = (packed >> 5 * _FIELD) & _FIELD_MASK
+        hate = packed >> 6 * _FIELD
+    else:
+        insult = profanity = slur = threat = dehum = sexual = hate = 0
     if mild_direct:
-        counts[0] += mild_direct
+        insult += mild_direct
         direct += mild_direct
     if mild and identity:
-        counts[4] += mild
-    neg = -compound if compound < 0 else 0.0
+        dehum += mild
     pos = compound if compound > 0 else 0.0
-    insult, profanity, slur, threat, dehum, sexual, hate = counts
     insult = insult if insult < 2 else 2
     profanity = profanity if profanity < 2 else 2
     slur = slur if slur < 2 else 2
@@ -537,14 +709,9 @@ def _extract(
     # alone are mostly enthusiasm ("GG WP", "LET'S GO").
     caps = 0.0
     if (targeted or strong or profanity) and not text.islower():
-        letters = sum(map(len, chain.from_iterable(segments)))
+        letters = sum(lengths)
         if letters >= 8:
             caps = len(_UPPER_RE.findall(text)) / letters
-    shout = (
-        min(len(_SHOUT_RE.findall(text)), 3) / 3.0
-        if "!!" in text or "??" in text or "?!" in text or "!?" in text
-        else 0.0
-    )
     mild_swearing = profanity and not strong
     vector = (
         neg,
@@ -582,9 +749,10 @@ def _extract(
         ctx.swear_habit if mild_swearing else 0.0,
         1.0 if link else 0.0,
         self_directed if self_directed < 2 else 2,
+        1.0 if you else 0.0,
+        1.0 if generic else 0.0,
     )
-
-    lexical = (
+    words = (
         0.5 * insult
         + 0.8 * slur
         + 0.5 * threat
@@ -592,9 +760,8 @@ def _extract(
         + 0.5 * dehum
         + 0.25 * profanity
         + 0.5 * direct
-        + 0.3 * neg
     )
-    return vector, (lexical if lexical < 1.0 else 1.0), profanity > 0
+    return vector, words, profanity > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,6 +776,16 @@ class HostilityModel:
     weights: tuple[float, ...]
     threshold: float
     weights_fr: tuple[float, ...] | None = None
+    # (index, reason code, weight) of the features that can give a reason,
+    # computed once here: evaluating must not hash the weights per message.
+    _terms: tuple[tuple[int, str, float], ...] = field(init=False, repr=False, compare=False)
+    _terms_fr: tuple[tuple[int, str, float], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Precompute the reason terms of both weight sets."""
+        object.__setattr__(self, "_terms", _reason_terms(self.weights))
+        fr = self.weights_fr
+        object.__setattr__(self, "_terms_fr", _reason_terms(fr) if fr is not None else self._terms)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> HostilityModel:
@@ -642,13 +819,12 @@ class HostilityModel:
 
     def evaluate(self, vector: Sequence[float], threshold: float | None = None) -> HostilityScore:
         """Return score, flag (at threshold, default the model's) and, if flagged, reasons."""
-        weights = self.weights_fr if self.weights_fr is not None and vector[_IS_FR] else self.weights
-        z = self.bias + sum(map(operator.mul, weights, vector))
+        french = self.weights_fr is not None and vector[_IS_FR]
+        z = self.bias + sum(map(operator.mul, self.weights_fr if french else self.weights, vector))  # type: ignore[arg-type]
         value = 0.0 if z < -35.0 else 1.0 / (1.0 + math.exp(-z))
-        flag = value >= (self.threshold if threshold is None else threshold)
-        if not flag:
-            return HostilityScore(score=value, flag=False, reasons=())
-        return HostilityScore(score=value, flag=True, reasons=self.reasons(vector))
+        if value < (self.threshold if threshold is None else threshold):
+            return HostilityScore(value, False, ())
+        return HostilityScore(value, True, _reasons(self._terms_fr if french else self._terms, vector))
 
     @classmethod
     def load(cls, path: Path) -> HostilityModel:
@@ -668,15 +844,24 @@ class HostilityModel:
 
     def reasons(self, vector: Sequence[float]) -> tuple[str, ...]:
         """Return reason codes for the features that pushed the score up most."""
-        scored: dict[str, float] = {}
-        for index, code, weight in _reason_terms(self.weights_for(vector)):
-            contribution = weight * vector[index]
+        return _reasons(
+            self._terms_fr if self.weights_fr is not None and vector[_IS_FR] else self._terms, vector
+        )
+
+
+def _reasons(terms: tuple[tuple[int, str, float], ...], vector: Sequence[float]) -> tuple[str, ...]:
+    scored: dict[str, float] = {}
+    for index, code, weight in terms:
+        value = vector[index]
+        if value:
+            contribution = weight * value
             if contribution >= _REASON_MIN_CONTRIBUTION:
                 scored[code] = scored.get(code, 0.0) + contribution
-        return tuple(sorted(scored, key=lambda c: -scored[c]))
+    if len(scored) < 2:
+        return tuple(scored)
+    return tuple(sorted(scored, key=scored.__getitem__, reverse=True))
 
 
-@lru_cache(maxsize=8)
 def _reason_terms(weights: tuple[float, ...]) -> tuple[tuple[int, str, float], ...]:
     return tuple(
         (i, REASON_CODES[name], w)
@@ -715,4 +900,6 @@ def score_message(
         compound = polarity(text, lang)
     mdl = model if model is not None else default_model()
     # The vector alone: score_message needs no MessageFeatures object.
-    return mdl.evaluate(_extract(text, lang, compound, addressed, context, None)[0], threshold)
+    vector, words, swears = _extract(text, lang, compound, addressed, context, None)
+    _remember((text, lang), words, swears)
+    return mdl.evaluate(vector, threshold)

@@ -243,3 +243,73 @@ def test_french_reflexive_naming_is_not_reporting() -> None:
 
     reported = FEATURE_NAMES.index("reported")
     assert extract_features("ça s'appelle l'islamisation", "fr", 0.0).vector[reported] == 0
+
+
+def _feature(text: str, lang: str, name: str) -> float:
+    return extract_features(text, lang, 0.0).vector[FEATURE_NAMES.index(name)]
+
+
+def test_french_verbs_that_look_like_unaccented_insults_are_plain_words() -> None:
+    lexicon = load_lexicon(DATA_DIR / "lexicon_fr.txt")
+    for verb in ("dérange", "derange", "déranger", "dégénère", "dégénérer", "demeure", "rate"):
+        assert "insult" not in lexicon.categories(verb), verb
+    for insult in ("dérangé", "dégénéré", "degenere", "demeuré", "raté"):
+        assert "insult" in lexicon.categories(insult), insult
+    assert not score_message("ça me dérange pas, la situation dégénère", lang="fr").flag
+
+
+def test_french_sms_spellings_aim_an_insult() -> None:
+    assert _feature("t con ou quoi", "fr", "direct_insult") == 1
+    assert _feature("c un con", "fr", "direct_insult") == 1
+    assert _feature("chui trop con", "fr", "self_directed") == 1
+    assert _feature("mdrr", "fr", "laugh") == 1
+    assert score_message("nsm ptin", lang="fr").score > score_message("oui bien sûr", lang="fr").score
+
+
+def test_reported_or_self_directed_slur_phrase_is_discounted() -> None:
+    assert _feature("il m'a traité de sale arabe", "fr", "reported") == 1
+    assert _feature("elle m'a traitée de sale arabe", "fr", "reported") == 1
+    assert _feature("jsuis un sale arabe", "fr", "self_directed") == 1
+    assert score("il m'a traité de sale arabe", "fr") < score("sale arabe", "fr")
+    assert score("jsuis un sale arabe", "fr") < score("t'es un sale arabe", "fr")
+
+
+def test_group_generalisation_and_second_person_are_features() -> None:
+    assert _feature("les immigrés volent nos emplois", "fr", "group_generic") == 1
+    assert _feature("these women never listen", "en", "group_generic") == 1
+    assert _feature("ma voisine est une immigrée", "fr", "group_generic") == 0
+    assert _feature("you never listen", "en", "you_word") == 1
+    assert _feature("@bob never listens", "en", "you_word") == 0
+    # A generalisation alone is not enough to flag.
+    assert not score_message("les immigrés sont arrivés hier", lang="fr").flag
+    assert not score_message("all women are welcome", lang="en").flag
+
+
+def test_ascii_tokenizer_matches_unicode_tokenizer() -> None:
+    from bot.conflict.scoring import _ASCII_TOKEN_RE, _TOKEN_RE
+
+    for text in ("don't--go f*ck 'quoted' a-b-c x_y 12ab", "t'es un c*n ... --wait", "_a_ 'b' -c- *d*"):
+        assert _ASCII_TOKEN_RE.findall(text) == _TOKEN_RE.findall(text)
+
+
+def test_context_summary_matches_features_without_sentiment() -> None:
+    from bot.conflict.scoring import context_summary
+
+    for text, lang in (("you are an idiot", "en"), ("putain c'est nul", "fr"), ("hello there", "en")):
+        features = extract_features(text, lang, 0.0)
+        assert context_summary(text, lang) == (features.lexical_hostility, features.swears)
+        # The score path remembers what it read; the summary stays the same.
+        score_message(text, lang=lang, compound=-0.9)
+        assert context_summary(text, lang) == (features.lexical_hostility, features.swears)
+
+
+def test_context_messages_are_read_in_their_own_language_when_known() -> None:
+    from bot.conflict.context import context_signals
+
+    earlier = "t'es un connard"
+    chat_default = [ChatMessage("a", earlier), ChatMessage("b", "what?")]
+    chat_french = [ChatMessage("a", earlier, lang="fr"), ChatMessage("b", "what?")]
+    other_default = context_signals(chat_default, 1, "en")[0].other_prev
+    other_french = context_signals(chat_french, 1, "en")[0].other_prev
+    assert other_french > other_default
+    assert other_french == extract_features(earlier, "fr", 0.0).lexical_hostility
