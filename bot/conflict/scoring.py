@@ -427,8 +427,8 @@ def extract_features(
     return MessageFeatures(vector=vector, lexical_hostility=lexical if lexical < 1.0 else 1.0, swears=swears)
 
 
-# (text, lang) -> (lexical hostility 0..1, swears) as context, i.e. without
-# sentiment (compound 0). score_message fills it: in a live channel every
+# (text, lang) -> (lexical words score, swears) as context, i.e. without
+# sentiment (compound 0), capped at 1 when read. score_message fills it: in a live channel every
 # scored message is context for the next few, so bot.conflict.context then
 # finds it here instead of reading it again. Emptied when full.
 _SUMMARIES: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -440,16 +440,11 @@ def context_summary(text: str, lang: str) -> tuple[float, bool]:
     key = (text, lang)
     found = _SUMMARIES.get(key)
     if found is None:
-        words, swears = _extract(text, lang, 0.0, False, None, None)[1:]
-        found = _remember(key, words, swears)
-    return found
-
-
-def _remember(key: tuple[str, str], words: float, swears: bool) -> tuple[float, bool]:
-    if len(_SUMMARIES) >= _SUMMARIES_MAX:
-        _SUMMARIES.clear()
-    found = _SUMMARIES[key] = (words if words < 1.0 else 1.0, swears)
-    return found
+        if len(_SUMMARIES) >= _SUMMARIES_MAX:
+            _SUMMARIES.clear()
+        found = _SUMMARIES[key] = _extract(text, lang, 0.0, False, None, None)[1:]
+    words, swears = found
+    return (words if words < 1.0 else 1.0), swears
 
 
 def _extract(
@@ -627,9 +622,10 @@ def _extract(
     ctx = context if context is not None else _NO_CONTEXT
     targeted = you or addressed or ctx.reply_to_other or command > 0
     neg = -compound if compound < 0 else 0.0
+    question = "?" in text
     shout = (
         min(len(_SHOUT_RE.findall(text)), 3) / 3.0
-        if "!!" in text or "??" in text or "?!" in text or "!?" in text
+        if (question or "!" in text) and ("!!" in text or "??" in text or "?!" in text or "!?" in text)
         else 0.0
     )
     if not (packed or command or quoted or mild_direct or (mild and identity)):
@@ -669,7 +665,7 @@ def _extract(
             0.0,
             0.0,
             _LOG_LENGTH[n_tokens] if n_tokens < 64 else math.log1p(n_tokens) / 4.0,
-            1.0 if "?" in text else 0.0,
+            1.0 if question else 0.0,
             1.0 if lang == "fr" else 0.0,
             1.0 if ctx.reply_to_other else 0.0,
             ctx.self_prev,
@@ -741,7 +737,7 @@ def _extract(
         pos if mild_swearing else 0.0,
         1.0 if mild_swearing and laugh else 0.0,
         _LOG_LENGTH[n_tokens] if n_tokens < 64 else math.log1p(n_tokens) / 4.0,
-        1.0 if "?" in text else 0.0,
+        1.0 if question else 0.0,
         1.0 if lang == "fr" else 0.0,
         1.0 if ctx.reply_to_other else 0.0,
         ctx.self_prev,
@@ -764,6 +760,10 @@ def _extract(
     return vector, words, profanity > 0
 
 
+# (index, reason code, weight) of each feature that can give a reason.
+_ReasonTerms = tuple[tuple[int, str, float], ...]
+
+
 @dataclass(frozen=True, slots=True)
 class HostilityModel:
     """Logistic weights over FEATURE_NAMES plus the default flag threshold.
@@ -778,8 +778,8 @@ class HostilityModel:
     weights_fr: tuple[float, ...] | None = None
     # (index, reason code, weight) of the features that can give a reason,
     # computed once here: evaluating must not hash the weights per message.
-    _terms: tuple[tuple[int, str, float], ...] = field(init=False, repr=False, compare=False)
-    _terms_fr: tuple[tuple[int, str, float], ...] = field(init=False, repr=False, compare=False)
+    _terms: _ReasonTerms = field(init=False, repr=False, compare=False)
+    _terms_fr: _ReasonTerms = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Precompute the reason terms of both weight sets."""
@@ -849,7 +849,7 @@ class HostilityModel:
         )
 
 
-def _reasons(terms: tuple[tuple[int, str, float], ...], vector: Sequence[float]) -> tuple[str, ...]:
+def _reasons(terms: _ReasonTerms, vector: Sequence[float]) -> tuple[str, ...]:
     scored: dict[str, float] = {}
     for index, code, weight in terms:
         value = vector[index]
@@ -862,7 +862,8 @@ def _reasons(terms: tuple[tuple[int, str, float], ...], vector: Sequence[float])
     return tuple(sorted(scored, key=scored.__getitem__, reverse=True))
 
 
-def _reason_terms(weights: tuple[float, ...]) -> tuple[tuple[int, str, float], ...]:
+def _reason_terms(weights: tuple[float, ...]) -> _ReasonTerms:
+    """Return (index, reason code, weight) of the features that give a reason and weigh > 0."""
     return tuple(
         (i, REASON_CODES[name], w)
         for i, (name, w) in enumerate(zip(FEATURE_NAMES, weights, strict=True))
@@ -901,5 +902,7 @@ def score_message(
     mdl = model if model is not None else default_model()
     # The vector alone: score_message needs no MessageFeatures object.
     vector, words, swears = _extract(text, lang, compound, addressed, context, None)
-    _remember((text, lang), words, swears)
+    if len(_SUMMARIES) >= _SUMMARIES_MAX:
+        _SUMMARIES.clear()
+    _SUMMARIES[text, lang] = (words, swears)
     return mdl.evaluate(vector, threshold)
