@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -582,23 +583,59 @@ class MetricsService:
             " WHERE guild_id = ? AND day BETWEEN ? AND ? GROUP BY user_id ORDER BY b DESC, m DESC, user_id LIMIT ?",
             (guild_id, span.first, span.last, limit),
         )
-        reach = await self._db.fetchall(
-            "SELECT target_id, COUNT(DISTINCT source_id) AS reach,"
-            " COUNT(DISTINCT CASE WHEN replies > 0 THEN source_id END) AS repliers,"
-            " COUNT(DISTINCT CASE WHEN reactions > 0 THEN source_id END) AS reactors,"
-            " SUM(replies) AS replies, SUM(reactions) AS reactions"
-            " FROM activity_daily_reach WHERE guild_id = ? AND day BETWEEN ? AND ?"
-            " GROUP BY target_id ORDER BY reach DESC, target_id LIMIT ?",
-            (guild_id, span.first, span.last, limit),
-        )
+        reach = await self._reach(guild_id, span, limit)
         return Contributors(
             tuple(Contributor(r["user_id"], int(r["b"]), int(r["m"])) for r in active),
             tuple(
                 Influencer(
-                    r[0], r["reach"], r["repliers"], r["reactors"], int(r["replies"]), int(r["reactions"])
+                    r[0],
+                    int(r["reach"]),
+                    int(r["repliers"]),
+                    int(r["reactors"]),
+                    int(r["replies"]),
+                    int(r["reactions"]),
                 )
                 for r in reach
             ),
+        )
+
+    async def _reach(self, guild_id: int, span: Span, limit: int) -> list[sqlite3.Row]:
+        """Return the members whose messages drew replies and reactions from the most distinct others.
+
+        When nothing is stored after the span (a span ending today), a pair (member, other) has a row
+        in the span exactly when its last day is in it: whole weeks come from activity_weekly_reach,
+        which counts pairs by the week of their last day, and the span's first week (up to seven days)
+        from the daily rows whose day is their pair's last day (migration 0006). A span in the past
+        counts distinct people in the daily rows, as before the roll-up; both give the same figures.
+        """
+        later = await self._db.fetchval(
+            "SELECT 1 FROM activity_daily_reach WHERE guild_id = ? AND day > ? LIMIT 1", (guild_id, span.last)
+        )
+        if later:
+            return await self._db.fetchall(
+                "SELECT target_id, COUNT(DISTINCT source_id) AS reach,"
+                " COUNT(DISTINCT CASE WHEN replies > 0 THEN source_id END) AS repliers,"
+                " COUNT(DISTINCT CASE WHEN reactions > 0 THEN source_id END) AS reactors,"
+                " SUM(replies) AS replies, SUM(reactions) AS reactions"
+                " FROM activity_daily_reach WHERE guild_id = ? AND day BETWEEN ? AND ?"
+                " GROUP BY target_id ORDER BY reach DESC, target_id LIMIT ?",
+                (guild_id, span.first, span.last, limit),
+            )
+        first_week = week_of(span.first)
+        partial_last = min(span.last, (first_week + 1) * 7 - 4)  # the Sunday ending the first week
+        return await self._db.fetchall(
+            "SELECT target_id, SUM(pairs) AS reach, SUM(repliers) AS repliers, SUM(reactors) AS reactors,"
+            " SUM(replies) AS replies, SUM(reactions) AS reactions FROM ("
+            "   SELECT target_id, pairs, repliers, reactors, replies, reactions FROM activity_weekly_reach"
+            "   WHERE guild_id = ?1 AND week > ?2"
+            "   UNION ALL"
+            "   SELECT d.target_id, p.last_day = d.day, p.last_reply_day IS d.day, p.last_reaction_day IS d.day,"
+            "     d.replies, d.reactions"
+            "   FROM activity_daily_reach d JOIN activity_reach_pairs p ON p.guild_id = d.guild_id"
+            "     AND p.target_id = d.target_id AND p.source_id = d.source_id"
+            "   WHERE d.guild_id = ?1 AND d.day BETWEEN ?3 AND ?4)"
+            " GROUP BY target_id HAVING SUM(pairs) > 0 ORDER BY reach DESC, target_id LIMIT ?5",
+            (guild_id, first_week, span.first, partial_last, limit),
         )
 
     async def at_risk(self, guild_id: int, end: datetime | None = None) -> tuple[AtRisk, ...]:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+import json
+import random
+import sqlite3
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.activity.importer import import_files
 from bot.activity.metrics import MetricsService
-from bot.activity.pipeline import ActivityPipeline
+from bot.activity.pipeline import ActivityPipeline, MessageEvent
 from bot.clock import FrozenClock
+from bot.db import Database, discover_migrations
 from bot.settings import Settings
 from tests.activity.conftest import GUILD, message
 
@@ -296,3 +303,231 @@ async def test_weekly_digest_gathers_its_parts(
     assert digest.overview.days == 7
     assert digest.overview.members.messages.current == 3
     assert len(digest.contributors.active) == 3
+
+
+# ---------------------------------------------------------------------- reach roll-up (migration 0006)
+
+# Reach as it was counted before the roll-up: distinct people in the daily rows of the span.
+_RAW_REACH = (
+    "SELECT target_id, COUNT(DISTINCT source_id), COUNT(DISTINCT CASE WHEN replies > 0 THEN source_id END),"
+    " COUNT(DISTINCT CASE WHEN reactions > 0 THEN source_id END), SUM(replies), SUM(reactions)"
+    " FROM activity_daily_reach WHERE guild_id = ? AND day BETWEEN ? AND ?"
+    " GROUP BY target_id ORDER BY 2 DESC, target_id LIMIT ?"
+)
+# The roll-up as migration 0006 backfills it, from the daily rows alone.
+_PAIRS_FROM_DAILY = (
+    "SELECT guild_id, target_id, source_id, MAX(day), MAX(CASE WHEN replies > 0 THEN day END),"
+    " MAX(CASE WHEN reactions > 0 THEN day END) FROM activity_daily_reach GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+)
+_WEEKLY_FROM_DAILY = (
+    "SELECT guild_id, week, target_id, SUM(rp), SUM(rc), SUM(p), SUM(r), SUM(c) FROM ("
+    " SELECT guild_id, (day + 3) / 7 AS week, target_id, replies AS rp, reactions AS rc, 0 AS p, 0 AS r, 0 AS c"
+    " FROM activity_daily_reach"
+    " UNION ALL SELECT guild_id, (MAX(day) + 3) / 7, target_id, 0, 0, 1, 0, 0 FROM activity_daily_reach"
+    "  GROUP BY guild_id, target_id, source_id"
+    " UNION ALL SELECT guild_id, (MAX(day) + 3) / 7, target_id, 0, 0, 0, 1, 0 FROM activity_daily_reach"
+    "  WHERE replies > 0 GROUP BY guild_id, target_id, source_id"
+    " UNION ALL SELECT guild_id, (MAX(day) + 3) / 7, target_id, 0, 0, 0, 0, 1 FROM activity_daily_reach"
+    "  WHERE reactions > 0 GROUP BY guild_id, target_id, source_id)"
+    " GROUP BY 1, 2, 3 HAVING SUM(rp) != 0 OR SUM(rc) != 0 OR SUM(p) != 0 OR SUM(r) != 0 OR SUM(c) != 0"
+    " ORDER BY 1, 2, 3"
+)
+# Spans ending today (Monday 2 March 2026): 1, 8, 15 and 365 days start on a Monday (whole weeks of the
+# roll-up only), the others mid-week (a partial first week read from the daily rows); up to over a year.
+_SPANS = (1, 2, 6, 7, 8, 14, 15, 28, 30, 31, 90, 364, 365, 400)
+
+
+async def _rows(db: Database, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await db.fetchall(sql, params)]
+
+
+async def _assert_rollup_is_exact(db: Database) -> None:
+    """The trigger-kept roll-up holds exactly what a backfill from the daily rows would."""
+    assert await _rows(
+        db,
+        "SELECT guild_id, target_id, source_id, last_day, last_reply_day, last_reaction_day"
+        " FROM activity_reach_pairs ORDER BY 1, 2, 3",
+    ) == await _rows(db, _PAIRS_FROM_DAILY)
+    assert await _rows(
+        db,
+        "SELECT guild_id, week, target_id, replies, reactions, pairs, repliers, reactors"
+        " FROM activity_weekly_reach ORDER BY 1, 2, 3",
+    ) == await _rows(db, _WEEKLY_FROM_DAILY)
+
+
+async def _assert_reach_matches_daily_rows(
+    db: Database, metrics: MetricsService, end: datetime | None = None
+) -> None:
+    for days in _SPANS:
+        span = metrics.span(days, end)
+        raw = await _rows(db, _RAW_REACH, (GUILD, span.first, span.last, 1000))
+        result = await metrics.contributors(GUILD, days, limit=1000, end=end)
+        got = [
+            (i.user_id, i.reach, i.repliers, i.reactors, i.replies, i.reactions) for i in result.influencers
+        ]
+        assert got == raw, f"{days} days ending {end or 'today'}"
+        top = await metrics.contributors(GUILD, days, limit=5, end=end)
+        assert [i.user_id for i in top.influencers] == [r[0] for r in raw[:5]]
+
+
+async def _busy_year(pipeline: ActivityPipeline, clock: FrozenClock, seed: int = 7) -> list[MessageEvent]:
+    """Write 400 days of replies and reactions among 25 members (some on later days than the message)."""
+    rng = random.Random(seed)
+    now = clock.now()
+    members = list(range(1, 26))
+    weights = [1 / m for m in members]
+    written: list[MessageEvent] = []
+    for i in range(2_500):
+        at = now - timedelta(days=400) + timedelta(seconds=i * 400 * 86_400 // 2_500)
+        author = rng.choices(members, weights)[0]
+        replied = rng.choice(written[-40:]) if written and rng.random() < 0.4 else None
+        event = message(
+            author,
+            at,
+            reply_to_message_id=replied.message_id if replied else None,
+            reply_to_author_id=replied.author_id if replied else None,
+        )
+        await pipeline.handle_message(event)
+        written.append(event)
+        if rng.random() < 0.25:
+            reacted = rng.choice(written[-60:])
+            when = min(at + timedelta(hours=rng.choice((0, 1, 30, 200))), now)
+            await pipeline.handle_reaction(
+                GUILD,
+                reacted.channel_id,
+                reacted.message_id,
+                rng.choice(members),
+                reacted.author_id,
+                rng.choice("ab"),
+                added=True,
+                at=when,
+            )
+    await pipeline.flush()
+    return written
+
+
+def test_the_spans_cover_week_aligned_and_unaligned_starts(metrics: MetricsService) -> None:
+    starts = {(metrics.span(days).first + 3) % 7 == 0 for days in _SPANS}
+    assert starts == {True, False}  # some spans start on a Monday (a whole first week), some do not
+
+
+async def test_reach_from_the_weekly_rollup_equals_distinct_people_in_the_daily_rows(
+    db: Database, pipeline: ActivityPipeline, metrics: MetricsService, clock: FrozenClock
+) -> None:
+    await _busy_year(pipeline, clock)
+    assert await db.fetchval("SELECT COUNT(*) FROM activity_daily_reach WHERE reactions > 0 AND replies > 0")
+    await _assert_rollup_is_exact(db)
+    await _assert_reach_matches_daily_rows(db, metrics)
+    # Spans ending in the past (rows after them) count people in the daily rows: same figures.
+    for days_ago in (3, 45):
+        await _assert_reach_matches_daily_rows(db, metrics, end=clock.now() - timedelta(days=days_ago))
+
+
+async def test_reach_rollup_stays_exact_after_deletes_unreactions_and_forget(
+    db: Database, pipeline: ActivityPipeline, metrics: MetricsService, clock: FrozenClock
+) -> None:
+    written = await _busy_year(pipeline, clock, seed=11)
+    rng = random.Random(5)
+    await pipeline.handle_delete(GUILD, [m.message_id for m in rng.sample(written, 300)])
+    reactions = await db.fetchall("SELECT message_id, user_id, emoji FROM activity_reactions")
+    for row in rng.sample(reactions, len(reactions) // 3):
+        await pipeline.handle_reaction(GUILD, 0, row[0], row[1], None, row[2], added=False)
+    await pipeline.flush()
+    await _assert_rollup_is_exact(db)
+    await _assert_reach_matches_daily_rows(db, metrics)
+
+    busiest = (await metrics.contributors(GUILD, 365, limit=1)).influencers[0].user_id
+    for member in (busiest, 20):  # a member many replied to, and a quiet one
+        await pipeline.forget(GUILD, member)
+    await _assert_rollup_is_exact(db)
+    await _assert_reach_matches_daily_rows(db, metrics)
+    for table, column in (
+        ("activity_reach_pairs", "target_id"),
+        ("activity_reach_pairs", "source_id"),
+        ("activity_weekly_reach", "target_id"),
+    ):
+        left = await db.fetchval(f"SELECT COUNT(*) FROM {table} WHERE {column} IN (?, 20)", (busiest,))
+        assert left == 0, f"{table}.{column}"
+
+
+async def test_importing_twice_leaves_the_reach_rollup_unchanged(
+    db: Database, metrics: MetricsService, clock: FrozenClock, tmp_path: Path
+) -> None:
+    start = clock.now() - timedelta(days=100)
+    messages = []
+    for i in range(300):
+        author = 1 + (i * 7) % 9
+        item: dict[str, Any] = {
+            "id": str(5_000 + i),
+            "type": "Default",
+            "timestamp": (start + timedelta(hours=8 * i)).isoformat(),
+            "content": "hello",
+            "author": {"id": str(author), "name": f"u{author}", "isBot": False},
+            "reactions": [
+                {
+                    "emoji": {"id": None, "name": "👍"},
+                    "count": 2,
+                    "users": [{"id": str(1 + i % 5)}, {"id": "8"}],
+                }
+            ]
+            if i % 3 == 0
+            else [],
+        }
+        if i % 2 and i > 10:
+            item["type"] = "Reply"
+            item["reference"] = {"messageId": str(5_000 + i - 1 - i % 9)}
+        messages.append(item)
+    export = tmp_path / "general.json"
+    export.write_text(
+        json.dumps(
+            {
+                "guild": {"id": str(GUILD)},
+                "channel": {"id": "222", "type": "GuildTextChat"},
+                "messages": messages,
+            }
+        )
+    )
+    await import_files(db, clock, [export])
+    tables = ("activity_daily_reach", "activity_reach_pairs", "activity_weekly_reach")
+    before = {t: await _rows(db, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in tables}
+    assert before["activity_weekly_reach"]
+    await import_files(db, clock, [export])
+    assert {t: await _rows(db, f"SELECT * FROM {t} ORDER BY 1, 2, 3, 4") for t in tables} == before
+    await _assert_rollup_is_exact(db)
+    await _assert_reach_matches_daily_rows(db, metrics)
+
+
+async def test_migration_backfills_the_reach_rollup_from_existing_rows(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    database = await Database.open(tmp_path / "before_0006.db")
+    try:
+        await database.migrate([m for m in discover_migrations() if m.version < 6])
+        settings = Settings(database, clock)
+        pipeline = ActivityPipeline(database, clock, settings, batch_size=10_000)
+        await pipeline.warm()
+        written = await _busy_year(pipeline, clock, seed=3)
+        await database.migrate()
+        await _assert_rollup_is_exact(database)
+        await _assert_reach_matches_daily_rows(database, MetricsService(database, clock, settings))
+        # From then on the triggers keep it: a delete and a new reply later still agree.
+        await pipeline.handle_delete(GUILD, [written[-1].message_id, written[-500].message_id])
+        replied = written[-2]
+        await pipeline.handle_message(
+            message(
+                30, clock.now(), reply_to_message_id=replied.message_id, reply_to_author_id=replied.author_id
+            )
+        )
+        await pipeline.flush()
+        await _assert_rollup_is_exact(database)
+    finally:
+        await database.close()
+
+
+async def test_a_moved_daily_reach_row_is_refused(db: Database) -> None:
+    await db.execute(
+        "INSERT INTO activity_daily_reach (guild_id, day, target_id, source_id, replies) VALUES (?, 20000, 1, 2, 1)",
+        (GUILD,),
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.execute("UPDATE activity_daily_reach SET day = 20001 WHERE guild_id = ?", (GUILD,))
