@@ -28,19 +28,20 @@ SLOWMODE_KIND = "conflict.slowmode_reset"
 
 def incoming(message: discord.Message, signal: MessageSignal) -> IncomingMessage:
     """Combine the message text with the signal the activity pipeline computed."""
+    # Positional: built for every member message (keyword construction costs more).
     return IncomingMessage(
-        guild_id=signal.guild_id,
-        channel_id=signal.channel_id,
-        thread_id=signal.thread_id,
-        message_id=signal.message_id,
-        author_id=signal.author_id,
-        created_at=signal.created_at,
-        text=message.content,
-        lang=signal.lang,
-        compound=signal.compound,
-        reply_to_author_id=signal.reply_to_author_id,
-        reply_to_message_id=signal.reply_to_message_id,
-        mention_ids=signal.mention_ids,
+        signal.guild_id,
+        signal.channel_id,
+        signal.thread_id,
+        signal.message_id,
+        signal.author_id,
+        signal.created_at,
+        message.content,
+        signal.lang,
+        signal.compound,
+        signal.reply_to_author_id,
+        signal.reply_to_message_id,
+        signal.mention_ids,
     )
 
 

@@ -89,7 +89,7 @@ class ActivityPipeline:
         self._clock = clock
         self._settings = settings
         self._keep_days: dict[int, int] = {}  # keep_text_days per server, dropped when a setting changes
-        settings.subscribe(lambda guild_id, _key: self._keep_days.pop(guild_id, None))
+        settings.subscribe(self._setting_changed)
         self.batch_size = batch_size
         self.max_delay = max_delay
         self.max_backlog = max_backlog
@@ -110,6 +110,9 @@ class ActivityPipeline:
         self.lost = 0
 
     # ------------------------------------------------------------------ state
+
+    def _setting_changed(self, guild_id: int, _key: str) -> None:
+        self._keep_days.pop(guild_id, None)
 
     async def warm(self) -> None:
         """Load opt-outs, who has spoken and join times, so the hot path never reads the database."""

@@ -14,7 +14,7 @@ message instead of re-reading it every time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.conflict.scoring import (
     ContextSignals,
@@ -31,8 +31,7 @@ from bot.sentiment import polarity
 __all__ = ["ChatMessage", "context_features", "context_signals", "score_in_context"]
 
 
-@dataclass(frozen=True, slots=True)
-class ChatMessage:
+class ChatMessage(NamedTuple):
     """One message of a snippet; reply_to is the index of the message it answers.
 
     lang ("en"/"fr"), when already known, is the language this message is read

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from bot.clock import Clock, from_ts, to_ts
 from bot.conflict.context import ChatMessage, context_signals
@@ -56,9 +56,11 @@ _NEVER_LEARN = frozenset({"slur", "threat", "dehum", "hate", "identity", "you", 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
 
-@dataclass(frozen=True)
-class IncomingMessage:
-    """One member message as the flagger needs it (the text stays in memory only, truncated)."""
+class IncomingMessage(NamedTuple):
+    """One member message as the flagger needs it (the text stays in memory only, truncated).
+
+    A named tuple: one is built for every member message, and it is cheaper than a frozen dataclass.
+    """
 
     guild_id: int
     channel_id: int
@@ -167,11 +169,15 @@ def parse_channel_ids(raw: str) -> frozenset[int]:
 
 def strip_terms(text: str, terms: Iterable[str]) -> str:
     """Remove allow-listed words (and their plural) from text before scoring it."""
-    terms = sorted(terms, key=len, reverse=True)
     if not terms:
         return text
-    alternation = "|".join(re.escape(t) for t in terms)
-    return re.sub(rf"(?<![\w'])(?:{alternation})s?(?![\w'])", " ", text, flags=re.IGNORECASE)
+    return _terms_pattern(frozenset(terms)).sub(" ", text)
+
+
+@lru_cache(maxsize=64)
+def _terms_pattern(terms: frozenset[str]) -> re.Pattern[str]:
+    alternation = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<![\w'])(?:{alternation})s?(?![\w'])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=2)
@@ -344,7 +350,8 @@ class FlagService:
         # The sentiment was computed on the full text; recompute it once a banter word is removed.
         compound = message.compound if text == message.text else None
         earlier = self.tracker.recent(self._key(message), now)[-CONTEXT_MESSAGES:]
-        chat = [ChatMessage(str(o.author_id), strip_terms(o.text, policy.allow_terms)) for o in earlier]
+        allow = policy.allow_terms
+        chat = [ChatMessage(str(o.author_id), strip_terms(o.text, allow), None, o.lang) for o in earlier]
         reply_index = next(
             (i for i, o in enumerate(earlier) if o.message_id == message.reply_to_message_id), None
         )
@@ -363,15 +370,16 @@ class FlagService:
             threshold=policy.message_threshold,
         )
         return Observation(
-            message_id=message.message_id,
-            author_id=message.author_id,
-            targets=targets,
-            at=now,
-            score=scored.score,
-            hostile=scored.flag,
-            kinds=scored.reasons,
-            text=message.text[:EXCERPT_CHARS],
-            channel_id=message.thread_id or message.channel_id,
+            message.message_id,
+            message.author_id,
+            targets,
+            now,
+            scored.score,
+            scored.flag,
+            scored.reasons,
+            message.text[:EXCERPT_CHARS],
+            message.thread_id or message.channel_id,
+            lang or "en",
         )
 
     async def _record(self, message: IncomingMessage, result: HeatResult) -> FlagOutcome:

@@ -22,7 +22,7 @@ import math
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "EXCERPT_CHARS",
@@ -56,9 +56,11 @@ Decision = Literal["none", "flag", "escalate"]
 Key = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One scored message: who wrote it, at whom it is aimed, when, how hostile."""
+class Observation(NamedTuple):
+    """One scored message: who wrote it, at whom it is aimed, when, how hostile.
+
+    A named tuple: one is built for every member message, cheaper than a frozen dataclass.
+    """
 
     message_id: int
     author_id: int
@@ -69,6 +71,7 @@ class Observation:
     kinds: tuple[str, ...] = ()
     text: str = ""
     channel_id: int = 0
+    lang: str = "en"  # the language it was scored in, so it is read as context in the same one
 
     @property
     def severe(self) -> bool:
@@ -196,6 +199,8 @@ class FlagState:
 class _ChannelState:
     window: deque[Observation]
     seen: deque[int]
+    # The last measure() of the window; still right while nothing joins the exchange or leaves it.
+    measured: tuple[float, tuple[Reason, ...], tuple[int, ...], tuple[Observation, ...]] | None = None
 
 
 class HeatTracker:
@@ -254,10 +259,17 @@ class HeatTracker:
         if obs.message_id in state.seen:
             return HeatResult("none", 0.0, threshold)
         state.seen.append(obs.message_id)
-        state.window.append(obs)
-        while state.window and obs.at - state.window[0].at > self.window_seconds:
-            state.window.popleft()
-        heat, reasons, members, evidence = measure(state.window)
+        window = state.window
+        # Only messages aimed at someone count towards heat: it changes when one joins or leaves.
+        changed = bool(obs.targets) or (len(window) == window.maxlen and bool(window[0].targets))
+        window.append(obs)
+        while window and obs.at - window[0].at > self.window_seconds:
+            if window.popleft().targets:
+                changed = True
+        if changed or state.measured is None:
+            # Most messages are aimed at no one: they change no heat, so the window is not measured again.
+            state.measured = measure(window)
+        heat, reasons, members, evidence = state.measured
         decision = self._decide(self._flagged.get(key), heat, threshold, obs.at)
         if decision != "none":
             # An escalation restarts the cooldown: a fight still raging is one conversation.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import itertools
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.conflict.heat import FlagState, HeatTracker, Observation, Reason, measure
 
 A, B, C, D = 1, 2, 3, 4
@@ -144,3 +147,36 @@ def test_flag_states_past_the_cooldown_are_dropped() -> None:
     tracker.restore((1, 1), FlagState(0, 2.0))
     tracker.restore((1, 2), FlagState(2000, 2.0))
     assert tracker.flag_state((1, 1)) is None and tracker.flag_state((1, 2)) is not None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from((A, B, C, D)),
+            st.floats(0, 120),  # seconds since the previous message
+            st.floats(0, 1),
+            st.lists(st.sampled_from((A, B, C, D)), max_size=2),
+        ),
+        max_size=80,
+    )
+)
+def test_reusing_the_last_measure_gives_what_measuring_every_time_gives(
+    steps: list[tuple[int, float, float, list[int]]],
+) -> None:
+    # The tracker measures the window again only when a message aimed at someone joins or leaves it.
+    tracker = HeatTracker(window_seconds=300, max_messages=10)
+    window: list[Observation] = []
+    at = 0.0
+    for author, gap, score, targets in steps:
+        at += gap
+        obs = msg(author, at, score, *[t for t in targets if t != author])
+        result = tracker.observe(KEY, obs, THRESHOLD)
+        window = [o for o in [*window, obs][-10:] if at - o.at <= 300]
+        heat, reasons, members, evidence = measure(window)
+        assert (result.heat, result.reasons, result.members, result.evidence) == (
+            heat,
+            reasons,
+            members,
+            evidence,
+        )
