@@ -665,6 +665,7 @@ class FlagService:
 
     async def forget_member(self, guild_id: int, user_id: int) -> int:
         """Delete a member's excerpts and remove their id from flags (they stay as anonymous counts)."""
+        self.tracker.forget_author(guild_id, user_id)  # the in-memory windows hold some of their text
         rows = await self._db.fetchall(
             "SELECT f.id, f.reasons FROM conflict_flags f JOIN conflict_flag_members m ON m.flag_id = f.id"
             " WHERE m.guild_id = ? AND m.user_id = ?",

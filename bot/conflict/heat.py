@@ -301,6 +301,15 @@ class HeatTracker:
         for stale in expired:
             del self._flagged[stale]
 
+    def forget_author(self, guild_id: int, author_id: int) -> None:
+        """Drop a member's messages (and the text they hold) from every window of a server."""
+        for (guild, _), state in self._channels.items():
+            if guild == guild_id and any(o.author_id == author_id for o in state.window):
+                state.window = deque(
+                    (o for o in state.window if o.author_id != author_id), state.window.maxlen
+                )
+                state.measured = None
+
     def forget(self, key: Key) -> None:
         """Drop a channel's window (excluded channel, conflict disabled); its cooldown stays."""
         self._channels.pop(key, None)

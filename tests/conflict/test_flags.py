@@ -9,6 +9,7 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.conflict.flags import FlagService, IncomingMessage, learnable_terms, parse_channel_ids, strip_terms
+from bot.conflict.heat import Observation
 from bot.db import Database
 from bot.errors import UserError
 from bot.scheduler import Scheduler
@@ -222,6 +223,11 @@ async def test_forget_removes_excerpts_and_anonymises_flags(
     assert ALICE not in after.members and after.acked_by is None
     assert all(ALICE not in r.params.values() for r in after.reasons)
     assert (await service.export_member(G, ALICE))["flags"] == []
+    assert all(o.author_id != ALICE for window in _windows(service) for o in window)  # memory too
+
+
+def _windows(service: FlagService) -> list[list[Observation]]:
+    return [list(state.window) for state in service.tracker._channels.values()]
 
 
 def test_strip_terms_and_learnable_terms() -> None:
