@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -202,6 +203,7 @@ async def check(config: Config) -> int:
     else:
         out("ok: token present")
     out(f"ok: log level {config.log_level}")
+    problems.extend(_check_sqlite())
     try:
         catalog = Catalog.load()
         missing = {lang: keys for lang, keys in catalog.missing().items() if keys}
@@ -222,6 +224,19 @@ async def check(config: Config) -> int:
         out(f"error: {problem}")
     out("check failed" if problems else "check passed")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def _check_sqlite() -> list[str]:
+    # The activity writer stages each batch with json_each/json_extract (JSON1, built in since 3.38).
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("SELECT json_extract(value, '$[0]') FROM json_each('[[1]]')").fetchall()
+    except sqlite3.OperationalError:
+        return [f"SQLite {sqlite3.sqlite_version} lacks the JSON functions Hearth's activity writer needs"]
+    finally:
+        conn.close()
+    out(f"ok: SQLite {sqlite3.sqlite_version} with JSON functions")
+    return []
 
 
 async def _check_database(config: Config, latest: int) -> list[str]:
