@@ -3,9 +3,9 @@
 `handle_message` scores a message once (language, VADER compound), buffers its row and returns the
 `MessageSignal` other features consume. Writes are batched: the buffer is written (in a background
 task, so ingestion goes on while SQLite writes in the connection's thread) when it holds `batch_size`
-events or when its oldest event is `max_delay` seconds old, whichever comes first. The time bound is
-checked as events arrive and by a timer while anything is buffered: the first event into an empty
-buffer calls `on_armed` (the activity cog starts a one-second loop that calls `flush_if_due()` and
+events or when its oldest event is `max_delay` seconds old, whichever comes first. The size bound is
+checked as events arrive, the time bound by a timer while anything is buffered: the first event into
+an empty buffer calls `on_armed` (the activity cog starts a one-second loop that calls `flush_if_due()` and
 stops once the buffer is empty), so a burst followed by silence is written within the bound and an
 idle bot has no timer at all. `drain()` at shutdown writes everything left. A crash loses at most the
 last bound's worth; a clean stop loses nothing. A batch that meets a locked database is kept, in
@@ -68,7 +68,7 @@ class MessageEvent(NamedTuple):
 
 def is_question(text: str) -> bool:
     """Tell whether a message asks something (a question mark ending a sentence)."""
-    return bool(_QUESTION.search(text))
+    return "?" in text and _QUESTION.search(text) is not None  # the plain test first: most lines have no "?"
 
 
 class ActivityPipeline:
@@ -151,7 +151,7 @@ class ActivityPipeline:
         reply_id = event.reply_to_message_id
         reply_author = event.reply_to_author_id
         created_at = event.created_at
-        created = int(created_at.timestamp())
+        created = to_ts(created_at)
         first = key not in self._spoken
         if first:
             self._spoken.add(key)
@@ -175,7 +175,7 @@ class ActivityPipeline:
                 lang,
                 reply_id,
                 reply_author,
-                1 if "?" in text and _QUESTION.search(text) else 0,
+                int(is_question(text)),
                 1 if joined is not None and 0 <= created - joined < _NEWCOMER_SECONDS else 0,
             )
         )
