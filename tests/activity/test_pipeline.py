@@ -317,24 +317,29 @@ async def test_a_reply_without_its_authors_id_is_completed_from_the_stored_messa
     )
 
 
-async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
-    pipeline: ActivityPipeline, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _lock_writes(monkeypatch: pytest.MonkeyPatch, failures: int) -> dict[str, int]:
+    """Make the next `failures` batch writes meet a locked database; set ["left"] to 0 to unlock."""
     import sqlite3
 
     from bot.activity import rollups
 
     real = rollups.write_messages
-    calls = 0
+    state = {"left": failures}
 
-    async def locked_once(conn: Any, rows: Any) -> int:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
+    async def write(conn: Any, rows: Any) -> int:
+        if state["left"] > 0:
+            state["left"] -= 1
             raise sqlite3.OperationalError("database is locked")
         return await real(conn, rows)
 
-    monkeypatch.setattr(rollups, "write_messages", locked_once)
+    monkeypatch.setattr(rollups, "write_messages", write)
+    return state
+
+
+async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
+    pipeline: ActivityPipeline, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _lock_writes(monkeypatch, failures=1)
     await pipeline.handle_message(message(1, clock.now()))
     assert await pipeline.flush() == 0
     assert pipeline.pending == 1 and pipeline.lost == 0
@@ -346,25 +351,13 @@ async def test_a_batch_that_meets_a_locked_database_is_kept_for_the_next_flush(
 async def test_a_long_lock_keeps_at_most_the_backlog_cap_and_counts_the_rest(
     pipeline: ActivityPipeline, db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sqlite3
-
-    from bot.activity import rollups
-
-    real = rollups.write_messages
-    locked = True
-
-    async def maybe_locked(conn: Any, rows: Any) -> int:
-        if locked:
-            raise sqlite3.OperationalError("database is locked")
-        return await real(conn, rows)
-
-    monkeypatch.setattr(rollups, "write_messages", maybe_locked)
+    lock = _lock_writes(monkeypatch, failures=10**9)
     pipeline.max_backlog = 3
     for author in range(1, 6):
         await pipeline.handle_message(message(author, clock.now() + timedelta(seconds=author)))
     assert await pipeline.flush() == 0
     assert pipeline.pending == 3 and pipeline.lost == 2
-    locked = False
+    lock["left"] = 0
     await pipeline.drain()
     stored = await db.fetchall("SELECT author_id FROM activity_messages ORDER BY author_id")
     assert [r[0] for r in stored] == [3, 4, 5]  # the newest kept, the oldest two dropped and counted
