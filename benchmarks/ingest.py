@@ -75,7 +75,6 @@ FR = [
     "trop bien, bravo pour le travail",
     "c'est énervant, rien ne marche",
 ]
-BATCH = 500
 WORDS = [
     "really",
     "just",
@@ -160,7 +159,7 @@ async def pipeline_run(messages: list[Any], with_conflict: bool) -> tuple[float,
         await db.migrate()
         clock = FrozenClock(datetime(2026, 6, 1, tzinfo=UTC))
         settings = Settings(db, clock)
-        pipeline = ActivityPipeline(db, clock, settings, batch_size=BATCH)
+        pipeline = ActivityPipeline(db, clock, settings)  # the bot's own batch bounds
         await pipeline.warm()
         flags = FlagService(db, clock, settings) if with_conflict else None
         if flags is not None:

@@ -80,7 +80,7 @@ class ActivityPipeline:
         clock: Clock,
         settings: Settings,
         *,
-        batch_size: int = 500,
+        batch_size: int = 2_000,
         max_delay: float = 5.0,
         max_backlog: int = 100_000,
         scorer: Scorer = polarity,
