@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
+from bot.activity.rollups import probe_writer
 from bot.config import Config, ConfigError, load_config, setup_logging
 from bot.db import Database, MigrationError, discover_migrations
 from bot.i18n import Catalog
@@ -227,15 +228,16 @@ async def check(config: Config) -> int:
 
 
 def _check_sqlite() -> list[str]:
-    # The activity writer stages each batch with json_each/json_extract (JSON1, built in since 3.38).
     conn = sqlite3.connect(":memory:")
     try:
-        conn.execute("SELECT json_extract(value, '$[0]') FROM json_each('[[1]]')").fetchall()
-    except sqlite3.OperationalError:
-        return [f"SQLite {sqlite3.sqlite_version} lacks the JSON functions Hearth's activity writer needs"]
+        probe_writer(conn)
+    except sqlite3.OperationalError as exc:
+        return [
+            f"SQLite {sqlite3.sqlite_version} cannot run Hearth's activity writer ({exc}); 3.33 or newer is needed"
+        ]
     finally:
         conn.close()
-    out(f"ok: SQLite {sqlite3.sqlite_version} with JSON functions")
+    out(f"ok: SQLite {sqlite3.sqlite_version} runs the activity writer's batch statements")
     return []
 
 

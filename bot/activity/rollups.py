@@ -93,6 +93,18 @@ def _stage(db: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
             start += size
 
 
+def probe_writer(db: sqlite3.Connection) -> None:
+    """Run the writer's most demanding statement shapes on a scratch connection (`python -m bot check`).
+
+    The largest staging statement binds 1,920 parameters (SQLite 3.32+) and roll-ups use
+    UPDATE ... FROM (3.33+); raises sqlite3.OperationalError where this SQLite cannot.
+    """
+    for sql in _STAGING:
+        db.execute(sql)
+    _stage(db, [(1, i, 1, None, 1, 0, 0, 0, 0, 0.0, "en", None, None, 0, 0) for i in range(_CHUNKS[0])])
+    db.execute("UPDATE activity_staging AS s SET length = r.n FROM (SELECT 1 AS n) AS r")
+
+
 # After the staging insert (and removing rows already stored), every statement is set-based.
 _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
     # Discord leaves the replied-to author out when that message is not cached: look it up here.
