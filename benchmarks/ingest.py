@@ -107,30 +107,60 @@ def make_texts(count: int, seed: int = 7) -> list[tuple[str, str]]:
     return texts
 
 
+REPLY_SHARE = 0.3  # answers one of the channel's last 20 messages by someone else (Discord's reply)
+MENTION_SHARE = 0.05  # mentions a member
+
+
+def _cached(author: Any) -> discord.Message:
+    """A replied-to message as discord.py resolves it from its cache (only its author is read)."""
+    resolved = discord.Message.__new__(discord.Message)
+    resolved.author = author
+    return resolved
+
+
 def make_messages(texts: list[tuple[str, str]], members: int = 1000) -> list[Any]:
-    """Build message objects with the attributes the activity cog reads from a discord.Message."""
+    """Build message objects with the attributes the activity cog reads from a discord.Message.
+
+    A share of them reply to a recent message in their channel or mention someone, so replies, reach
+    and conflict scoring (which scores only messages aimed at someone) cost what they cost in a live
+    server.
+    """
     rng = random.Random(11)
     guild = SimpleNamespace(id=1)
     channels = [SimpleNamespace(id=100 + i, parent_id=None) for i in range(8)]
+    recent: dict[int, list[Any]] = {c.id: [] for c in channels}
     start = datetime(2026, 1, 1, tzinfo=UTC)
     messages = []
     for i, (text, _) in enumerate(texts):
         author = SimpleNamespace(id=10_000 + rng.randrange(members), bot=False)
-        messages.append(
-            SimpleNamespace(
-                id=1_000_000 + i,
-                guild=guild,
-                channel=rng.choice(channels),
-                type=discord.MessageType.default,
-                reference=None,
-                author=author,
-                created_at=start + timedelta(seconds=i * 3),
-                content=text,
-                mentions=[],
-                attachments=[],
-                webhook_id=None,
+        channel = rng.choice(channels)
+        earlier = [m for m in recent[channel.id] if m.author.id != author.id]
+        reference = None
+        if earlier and rng.random() < REPLY_SHARE:
+            answered = rng.choice(earlier)
+            reference = SimpleNamespace(
+                message_id=answered.id,
+                resolved=_cached(answered.author),
+                type=discord.MessageReferenceType.reply,
             )
+        mentions = []
+        if rng.random() < MENTION_SHARE:
+            mentions = [SimpleNamespace(id=10_000 + rng.randrange(members))]
+        message = SimpleNamespace(
+            id=1_000_000 + i,
+            guild=guild,
+            channel=channel,
+            type=discord.MessageType.reply if reference else discord.MessageType.default,
+            reference=reference,
+            author=author,
+            created_at=start + timedelta(seconds=i * 3),
+            content=text,
+            mentions=mentions,
+            attachments=[],
+            webhook_id=None,
         )
+        messages.append(message)
+        recent[channel.id] = [*recent[channel.id][-19:], message]
     return messages
 
 

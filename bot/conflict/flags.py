@@ -45,6 +45,8 @@ OPEN_STATUSES = ("open", "acknowledged")
 PURGE_KIND = "conflict.purge"
 PURGE_AFTER = timedelta(days=7)
 CONTEXT_MESSAGES = 6
+# A second-person message with no reply or mention is aimed at the last other author within this.
+ADDRESS_SECONDS = 120
 SENSITIVITY_OFFSETS = {1: 0.25, 2: 0.12, 3: 0.0, 4: -0.08, 5: -0.15}
 FALSE_POSITIVE_STEP = 0.25
 HANDLED_STEP = 0.1
@@ -181,6 +183,23 @@ def _terms_pattern(terms: frozenset[str]) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=2)
+@lru_cache(maxsize=1)
+def second_person_pattern() -> re.Pattern[str]:
+    """One pattern for both lexicons' second-person words (`you:`): a cheap test run on every message."""
+    words: set[str] = set()
+    for lang in ("en", "fr"):
+        for line in (DATA_DIR / f"lexicon_{lang}.txt").read_text(encoding="utf-8").splitlines():
+            if line.startswith("you:"):
+                words.update(w.replace("_", " ") for w in line[4:].lower().split())
+    words |= {w.replace("'", "\u2019") for w in words if "'" in w}
+    # Longest first; a word ending in an apostrophe (t') is glued to the next one ("t'es").
+    alternatives = "|".join(
+        re.escape(w) + ("" if w[-1] in "'\u2019" else r"(?![^\W_])")
+        for w in sorted(words, key=len, reverse=True)
+    )
+    return re.compile(rf"(?<![^\W_'\u2019])(?:{alternatives})", re.IGNORECASE)
+
+
 def _lexicon(lang: str) -> Lexicon:
     return load_lexicon(DATA_DIR / f"lexicon_{lang}.txt")
 
@@ -346,6 +365,28 @@ class FlagService:
                 }
             )
         )
+        lang = message.lang if message.lang in ("en", "fr") else None
+        if not targets and second_person_pattern().search(message.text) is not None:
+            # "you…" / "t'es…" without a reply or a mention: aimed at whoever spoke last, if lately.
+            addressee = self.tracker.last_author(self._key(message), message.author_id, now - ADDRESS_SECONDS)
+            if addressee is not None:
+                targets = (addressee,)
+        if not targets:
+            # Heat counts only messages aimed at someone: one aimed at no one stays in the window
+            # as context for later ones, unscored (scoring is the dearest step, and most lines
+            # in a channel answer no one in particular).
+            return Observation(
+                message.message_id,
+                message.author_id,
+                targets,
+                now,
+                0.0,
+                False,
+                (),
+                message.text[:EXCERPT_CHARS],
+                message.thread_id or message.channel_id,
+                lang or "en",
+            )
         text = strip_terms(message.text, policy.allow_terms)
         # The sentiment was computed on the full text; recompute it once a banter word is removed.
         compound = message.compound if text == message.text else None
@@ -356,7 +397,6 @@ class FlagService:
             (i for i, o in enumerate(earlier) if o.message_id == message.reply_to_message_id), None
         )
         chat.append(ChatMessage(str(message.author_id), text, reply_to=reply_index))
-        lang = message.lang if message.lang in ("en", "fr") else None
         signals, _ = context_signals(chat, len(chat) - 1, lang or "en")
         if targets and not signals.reply_to_other:
             signals = type(signals)(True, signals.self_prev, signals.other_prev, signals.swear_habit)

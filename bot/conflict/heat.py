@@ -253,6 +253,18 @@ class HeatTracker:
             return []
         return [o for o in state.window if now - o.at <= self.window_seconds]
 
+    def last_author(self, key: Key, other_than: int, since: float) -> int | None:
+        """Return who wrote the conversation's latest message by someone else, at `since` or later."""
+        state = self._channels.get(key)
+        if state is None:
+            return None
+        for obs in reversed(state.window):
+            if obs.at < since:
+                return None
+            if obs.author_id != other_than:
+                return obs.author_id
+        return None
+
     def observe(self, key: Key, obs: Observation, threshold: float) -> HeatResult:
         """Add one scored message to its channel's window and decide: none, flag or escalate."""
         state = self._state(key)

@@ -49,13 +49,16 @@ class Scene:
     async def setup(self) -> None:
         await self.world.bot.settings.set(self.world.guild.id, "moderator_channel", self.mods.id)
 
-    async def play(self, lines: list[tuple[str, str]], channel: Any = None) -> list[discord.Message]:
+    async def play(
+        self, lines: list[tuple[str, str]], channel: Any = None, *, reply: bool = True, gap: float = 20
+    ) -> list[discord.Message]:
+        """Post each line `gap` seconds apart, each replying to the one before unless reply is False."""
         channel = channel or self.world.general
         sent: list[discord.Message] = []
         for name, text in lines:
-            await self.world.env.advance_time(20)
+            await self.world.env.advance_time(gap)
             author = getattr(self, name)
-            sent.append(await author.send(channel, text, reply_to=sent[-1] if sent else None))
+            sent.append(await author.send(channel, text, reply_to=sent[-1] if sent and reply else None))
         return sent
 
     def flags(self) -> list[discord.Message]:
@@ -94,13 +97,47 @@ async def test_heated_exchange_posts_exactly_one_flag_with_reasons_excerpt_and_l
     assert len(rows) == 1 and rows[0]["post_message_id"] == flags[0].id
 
 
+async def test_heated_exchange_without_replies_is_flagged_once(scene: Scene) -> None:
+    # Nobody uses Discord's reply: "you…" is read as aimed at whoever spoke last.
+    await scene.play(HEATED, reply=False)
+    flags = scene.flags()
+    assert len(flags) == 1
+    why = field(flags[0].embeds[0], "Why")
+    assert f"<@{scene.alice.id}> and <@{scene.bob.id}> trading hostile replies" in why
+
+
+async def test_second_person_long_after_the_last_message_is_aimed_at_no_one(scene: Scene) -> None:
+    # Ten minutes between lines: "you…" can no longer be taken as an answer to the previous author.
+    await scene.play(HEATED, reply=False, gap=600)
+    assert scene.flags() == []
+
+
+async def test_second_person_aims_at_the_last_other_author(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aimed: list[bool] = []
+    real = flags_module.score_message
+
+    def recording(text: str, **kwargs: Any) -> Any:
+        aimed.append(kwargs["addressed"])
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(flags_module, "score_message", recording)
+    lines = [("bob", "the new rules are fine"), ("alice", "the weather is nice"), ("alice", "you are wrong")]
+    await scene.play(lines, reply=False)
+    # Only the last line speaks to someone (bob, the last other author); the others are not scored.
+    assert aimed == [True]
+
+
 async def test_friendly_banter_among_regulars_is_not_flagged(scene: Scene) -> None:
     await scene.play(BANTER)
     assert scene.flags() == []
     assert await scene.world.bot.db.fetchval("SELECT COUNT(*) FROM conflict_flags") == 0
 
 
-async def test_each_message_is_scored_exactly_once(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_each_aimed_message_is_scored_exactly_once(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[str] = []
     real = flags_module.score_message
 
@@ -110,15 +147,18 @@ async def test_each_message_is_scored_exactly_once(scene: Scene, monkeypatch: py
 
     monkeypatch.setattr(flags_module, "score_message", counting)
     sent = await scene.play(BANTER[:2])
-    assert calls == [text for _, text in BANTER[:2]]
+    # The first message answers no one (heat counts only aimed messages): not scored. The reply is.
+    assert calls == [BANTER[1][1]]
     # A second delivery of the same message (activity pipeline and fallback both firing) is ignored.
     cog = scene.world.bot.get_cog("ConflictCog")
     assert cog is not None
     from cogs.conflict import fallback_signal
 
-    scene.world.bot.dispatch("hearth_message", sent[0], fallback_signal(sent[0]))
+    again = fallback_signal(sent[1])
+    assert again.reply_to_author_id == scene.alice.id  # aimed: only the seen-check keeps it unscored
+    scene.world.bot.dispatch("hearth_message", sent[1], again)
     await scene.world.env.settle()
-    assert len(calls) == 2
+    assert len(calls) == 1
 
 
 async def test_excerpt_cannot_ping_anyone(scene: Scene) -> None:

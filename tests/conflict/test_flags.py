@@ -8,7 +8,14 @@ from datetime import timedelta
 import pytest
 
 from bot.clock import FrozenClock
-from bot.conflict.flags import FlagService, IncomingMessage, learnable_terms, parse_channel_ids, strip_terms
+from bot.conflict.flags import (
+    FlagService,
+    IncomingMessage,
+    learnable_terms,
+    parse_channel_ids,
+    second_person_pattern,
+    strip_terms,
+)
 from bot.conflict.heat import Observation
 from bot.db import Database
 from bot.errors import UserError
@@ -302,3 +309,23 @@ async def test_the_policy_is_read_once_until_a_setting_changes(
     await settings.set(G, "conflict_enabled", False)
     assert await play(service, clock, HEATED) == []
     assert reads == [G, G]
+
+
+@pytest.mark.parametrize(
+    ("text", "aimed"),
+    [
+        ("you are wrong", True),
+        ("U r so dumb", True),
+        ("t'es nul", True),
+        ("t’as tort", True),
+        ("je te déteste", True),
+        ("ta gueule", True),
+        ("vous êtes pénibles", True),
+        ("young people on youtube", False),
+        ("tout le monde est là", False),
+        ("cette tasse est tombée", False),
+        ("the rules are fine", False),
+    ],
+)
+def test_second_person_test_finds_you_and_tu_not_lookalikes(text: str, aimed: bool) -> None:
+    assert (second_person_pattern().search(text) is not None) is aimed

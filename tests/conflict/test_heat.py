@@ -180,3 +180,14 @@ def test_reusing_the_last_measure_gives_what_measuring_every_time_gives(
             members,
             evidence,
         )
+
+
+def test_last_author_is_the_latest_other_author_within_the_span() -> None:
+    tracker = HeatTracker()
+    key = (1, 10)
+    for message_id, author, at in ((1, 100, 0.0), (2, 200, 50.0), (3, 300, 60.0), (4, 100, 70.0)):
+        tracker.observe(key, Observation(message_id, author, (), at, 0.0, False), 1.0)
+    assert tracker.last_author(key, 100, since=0.0) == 300  # skips the author's own latest line
+    assert tracker.last_author(key, 300, since=0.0) == 100
+    assert tracker.last_author(key, 100, since=65.0) is None  # 300 spoke before the span
+    assert tracker.last_author((1, 11), 100, since=0.0) is None  # another channel: nobody
