@@ -278,7 +278,12 @@ class HeatTracker:
         while window and obs.at - window[0].at > self.window_seconds:
             if window.popleft().targets:
                 changed = True
-        if changed or state.measured is None:
+        measured = state.measured
+        if measured is not None and not measured[3] and not (obs.hostile and obs.targets):
+            # No hostile aimed message was in the window and none joined: still no heat (leaving
+            # messages cannot add one), whatever else came or went.
+            changed = False
+        if changed or measured is None:
             # Most messages are aimed at no one: they change no heat, so the window is not measured again.
             state.measured = measure(window)
         heat, reasons, members, evidence = state.measured
