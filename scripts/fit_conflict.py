@@ -4,7 +4,7 @@ Deterministic: features come from ``bot.conflict.cli.record_features`` (the
 CLI's own path), the fit is full-batch Newton on L2-regularised, weighted
 logistic loss with numpy (no scikit-learn). Only the TRAIN split of each set
 is used (splits: benchmarks/conflict_eval.py). Each set weighs the same in
-the loss (except MLMA, counted twice: SET_WEIGHTS, MLMA_WEIGHT) and gets
+the loss (except MLMA, counted three times: SET_WEIGHTS, MLMA_WEIGHT) and gets
 its own intercept while fitting, so base rates (83 %
 offensive in Davidson, 13 % abusive in ConvAbuse) do not leak into the
 feature weights; the shipped bias is ConvAbuse's intercept (chat-like base
@@ -103,14 +103,20 @@ NON_POSITIVE = {"negated", "quoted", "reported", "prof_x_pos", "prof_x_laugh", "
 # A bare mention of a group ("women", "immigrés") must never be enough to
 # flag: the sets oversample identity words in hateful cases, so the fitted
 # weight would otherwise make any identity mention border on the threshold.
-UPPER_BOUNDS = {"identity": 0.8}
+# The same for a generalisation ("les immigrés sont arrivés hier"): identity
+# plus group_generic stays under the threshold.
+UPPER_BOUNDS = {"identity": 0.8, "group_generic": 0.3}
 # Relative weight of each set in the loss (default 1: every set weighs the
 # same whatever its size). MLMA is the only natural French set (HateCheck fr
-# is template sentences): counted twice, natural French text weighs as much
-# as natural English text (Davidson + ConvAbuse). Leave-one-set-out: it also
-# transfers better to the unseen natural English sets.
-SET_WEIGHTS = {"mlma_fr": float(os.environ.get("MLMA_WEIGHT", "2"))}
+# is template sentences): counted three times. Twice made natural French text
+# weigh as much as natural English text (Davidson + ConvAbuse); three times
+# transfers better again to the unseen natural English sets
+# (leave-one-set-out: Davidson 0.867 -> 0.881, ConvAbuse 0.893 -> 0.901).
+SET_WEIGHTS = {"mlma_fr": float(os.environ.get("MLMA_WEIGHT", "3"))}
 ANCHOR_SET = "convabuse"
+# Projected Newton with an active set (see fit); ACTIVE_SET=0 restores the
+# old "Newton step, then clip", whose fixed point is not the constrained optimum.
+ACTIVE_SET = os.environ.get("ACTIVE_SET", "1") == "1"
 THRESHOLD_SETS = ("davidson", "convabuse")
 MIN_PRECISION = 0.775
 MIN_RECALL = 0.55
@@ -275,7 +281,19 @@ def fit(
         p = 1.0 / (1.0 + np.exp(-z))
         grad = design.T @ (sample_w * (p - y)) + penalty * theta
         hess = (design * (sample_w * p * (1 - p))[:, None]).T @ design + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
+        if ACTIVE_SET and not fr_delta:
+            # Projected Newton: a weight held at its bound whose gradient
+            # pushes it further out stays there and leaves the Newton
+            # system, so the free weights reach the constrained optimum
+            # instead of a fixed point of "step, then clip".
+            bounds = np.concatenate([lower, np.full(n_groups, -np.inf)])
+            tops = np.concatenate([upper, np.full(n_groups, np.inf)])
+            held = ((theta <= bounds) & (grad > 0)) | ((theta >= tops) & (grad < 0))
+            free_idx = np.flatnonzero(~held)
+            step = np.zeros_like(theta)
+            step[free_idx] = np.linalg.solve(hess[np.ix_(free_idx, free_idx)], grad[free_idx])
+        else:
+            step = np.linalg.solve(hess, grad)
         theta = theta - step
         theta[:d] = np.clip(theta[:d], lower, upper)
         if fr_delta:

@@ -186,8 +186,13 @@ class Lexicon:
         self.generic_words = frozenset(
             chain.from_iterable((t, _strip_accents(t)) for t in entries.get("generic", ()))
         )
+        # Reflexive heads ("s'y", "s'est"): the token after one is a verb
+        # ("qu'on s'y attarde", "il s'est attardé"), never an insult.
+        self.reflexive_words = frozenset(
+            chain.from_iterable((t, _strip_accents(t)) for t in entries.get("reflexive", ()))
+        )
         for category, terms in entries.items():
-            if category in ("generic", "plain"):
+            if category in ("generic", "plain", "reflexive"):
                 continue
             if category not in _BITS:
                 raise ValueError(f"unknown lexicon category {category!r}")
@@ -517,6 +522,7 @@ def _extract(
     cache_get = lex.cache.get
     first_words = lex.phrase_first_words
     generic_words = lex.generic_words
+    reflexive_words = lex.reflexive_words
     single_words = lex.phrase_single.keys()
     pair_keys = lex.phrase_pairs.keys()
     for seg_index, tokens in enumerate(segments):
@@ -529,6 +535,10 @@ def _extract(
             masks = [lex.lookup(tok) if m is None else m for tok, m in zip(tokens, found, strict=True)]
         else:
             masks = found  # type: ignore[assignment]  # no None left: all ints
+        if not reflexive_words.isdisjoint(tokens):
+            for i in range(1, len(tokens)):
+                if tokens[i - 1] in reflexive_words:
+                    masks[i] &= ~_NOT_AFTER_VERB_HEAD
         # Most words carry no category: visit only the ones that do.
         for i in compress(range(len(masks)), masks):
             mask = masks[i]

@@ -313,3 +313,72 @@ def test_context_messages_are_read_in_their_own_language_when_known() -> None:
     other_french = context_signals(chat_french, 1, "en")[0].other_prev
     assert other_french > other_default
     assert other_french == extract_features(earlier, "fr", 0.0).lexical_hostility
+
+
+def test_french_slur_or_dehumanising_claim_about_a_group_outscores_a_neutral_sentence() -> None:
+    neutral = score("ces voisins sont arrivés hier soir", "fr")
+    for text in (
+        "ces romanos volent tout",
+        "sales immigrés retournez au bled",
+        "les migrants sont une horde de nuisibles",
+        "race inférieure",
+    ):
+        assert score(text, "fr") > neutral, text
+    # Animal and pest words are dehumanising only next to a group.
+    assert _feature("les migrants sont une horde", "fr", "dehum") == 1
+    assert _feature("une meute de loups dans la forêt", "fr", "dehum") == 0
+    assert _feature("une meute de loups dans la forêt", "fr", "insult") == 0
+
+
+def test_new_french_insults_are_aimed_and_negation_lowers_them() -> None:
+    for text in (
+        "t'es qu'un ahuri",
+        "espèce de pauvre tache",
+        "ferme-la sale arriéré",
+        "va pleurer chochotte",
+    ):
+        assert score_message(text, lang="fr").flag, text
+    assert score("t'es pas un ahuri", "fr") < score("t'es un ahuri", "fr")
+    assert score("c'est pas un arriéré", "fr") < score("c'est un arriéré", "fr")
+
+
+def test_word_after_a_french_reflexive_head_is_a_verb() -> None:
+    # "s'attarder" (to linger): "qu'on s'y attarde", "il s'est attardé sur ce point".
+    for text in ("ça mérite qu'on s'y attarde", "il s'est attardé sur ce point", "il s'attarde sur le sujet"):
+        assert _feature(text, "fr", "insult") == 0, text
+        assert not score_message(text, lang="fr").flag, text
+    # Unaccented "attarde" is the verb unless aimed at someone.
+    assert _feature("c'est un attarde", "fr", "insult") == 1
+    assert _feature("t'es attardé", "fr", "direct_insult") == 1
+    assert score("ce mec est un attardé", "fr") > score("ce mec s'est attardé", "fr")
+
+
+def test_fit_reaches_the_constrained_optimum() -> None:
+    """A weight held at its bound leaves the others where a fit without it puts them."""
+    import importlib.util
+    import sys
+
+    import numpy as np
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "fit_conflict.py"
+    spec = importlib.util.spec_from_file_location("fit_conflict_under_test", path)
+    assert spec is not None and spec.loader is not None
+    fc = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = fc
+    spec.loader.exec_module(fc)
+    rng = np.random.default_rng(0)
+    n = 2000
+    x = np.zeros((n, len(fc.NAMES)))
+    insult = fc.NAMES.index("insult")
+    slur = fc.NAMES.index("slur")  # non-negative: its true (negative) effect is held at 0
+    x[:, insult] = rng.integers(0, 2, n)
+    x[:, slur] = rng.integers(0, 2, n) * x[:, insult]
+    z = -1.0 + 2.0 * x[:, insult] - 1.5 * x[:, slur]
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-z))).astype(float)
+    groups = np.zeros(n, dtype=int)
+    constrained, _, _ = fc.fit(x, y, groups, 1)
+    assert constrained[slur] == 0.0
+    without = x.copy()
+    without[:, slur] = 0.0
+    reference, _, _ = fc.fit(without, y, groups, 1)
+    assert constrained[insult] == pytest.approx(reference[insult], abs=1e-6)
