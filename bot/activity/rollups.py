@@ -46,7 +46,7 @@ _STAGING = (
     " guild_id INTEGER, message_id INTEGER, channel_id INTEGER, thread_id INTEGER, author_id INTEGER,"
     " created_at INTEGER, length INTEGER, mention_count INTEGER, attachment_count INTEGER, compound REAL,"
     " lang TEXT, reply_to_message_id INTEGER, reply_to_author_id INTEGER, is_question INTEGER,"
-    " is_newcomer INTEGER, day INTEGER, block INTEGER, new_block INTEGER NOT NULL DEFAULT 0,"
+    " is_newcomer INTEGER, day INTEGER, block INTEGER,"
     " PRIMARY KEY (guild_id, message_id))",
 )
 
@@ -114,25 +114,19 @@ _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
         " WHERE s.reply_to_author_id IS NULL AND s.reply_to_message_id IS NOT NULL",
         (),
     ),
-    # A block counts once per member: its first message in this batch, unless one was stored before.
-    (
-        "UPDATE activity_staging SET new_block = 1 WHERE (guild_id, message_id) IN"
-        " (SELECT guild_id, MIN(message_id) FROM activity_staging GROUP BY guild_id, author_id, block)",
-        (),
-    ),
-    (
-        "UPDATE activity_staging AS s SET new_block = 0 WHERE s.new_block = 1"
-        " AND EXISTS (SELECT 1 FROM activity_messages m WHERE m.guild_id = s.guild_id"
-        "   AND m.author_id = s.author_id AND m.created_at >= s.block * ? AND m.created_at < (s.block + 1) * ?)",
-        (BLOCK, BLOCK),
-    ),
+    # A member's 10-minute block counts once: once per batch (grouped by block), and not at all if a
+    # message of theirs in that block was stored before.
     (
         "INSERT INTO activity_daily_member (guild_id, day, user_id, messages, blocks)"
-        " SELECT guild_id, day, author_id, COUNT(*), SUM(new_block) FROM activity_staging"
+        " SELECT guild_id, day, author_id, SUM(n), SUM(fresh) FROM ("
+        "   SELECT s.guild_id, s.day, s.author_id, COUNT(*) AS n, NOT EXISTS (SELECT 1 FROM activity_messages m"
+        "     WHERE m.guild_id = s.guild_id AND m.author_id = s.author_id"
+        "       AND m.created_at >= s.block * ? AND m.created_at < (s.block + 1) * ?) AS fresh"
+        "   FROM activity_staging s GROUP BY s.guild_id, s.author_id, s.block)"
         " GROUP BY guild_id, day, author_id "
         + _UPSERT_ADD
         + "messages = messages + excluded.messages, blocks = blocks + excluded.blocks",
-        (),
+        (BLOCK, BLOCK),
     ),
     (
         "INSERT INTO activity_daily_member_channel (guild_id, day, channel_id, user_id, messages)"

@@ -285,8 +285,8 @@ class HeatTracker:
             changed = False
         if changed or measured is None:
             # Most messages are aimed at no one: they change no heat, so the window is not measured again.
-            state.measured = measure(window)
-        heat, reasons, members, evidence = state.measured
+            measured = state.measured = measure(window)
+        heat, reasons, members, evidence = measured
         decision = self._decide(self._flagged.get(key), heat, threshold, obs.at)
         if decision != "none":
             # An escalation restarts the cooldown: a fight still raging is one conversation.
