@@ -7,6 +7,9 @@ Three measurements, each the median of interleaved rounds on the same texts as i
   first: overlapping the SQLite writer with the event loop is then not free, whatever the code does.
 - `no_write_ratio`: the ingest handler path (event → language guess → VADER → buffer) with the batch
   writer replaced by a no-op, over bare VADER: the ratio if storing cost nothing.
+- `loop_cpu_us_per_message_no_writes` / `_writing`: the event loop thread's own CPU time per message
+  in the handler path, with the writer a no-op and with the real writer in its thread. The same
+  Python work taking more CPU time while SQLite runs beside it is contention for the shared core.
 - `write_cpu_us_per_message`: CPU time of the real batch writer (the SQLite statements of
   `rollups.write_messages`, in 2,000-message batches as in the bot) per message, on one thread,
   and `vader_us_per_message` beside it.
@@ -73,16 +76,21 @@ async def _pipeline(db_path: Path) -> tuple[ActivityPipeline, Database]:
     return pipeline, db
 
 
-async def no_write_rate(messages: list[Any]) -> float:
-    """The ingest handler path with the batch writer replaced by a no-op; messages/s."""
+async def handler_run(messages: list[Any], *, writes: bool) -> tuple[float, float]:
+    """The ingest handler path, storing or with the batch writer replaced by a no-op.
+
+    Returns messages/s and the event loop thread's own CPU time per message (the writer's thread
+    excluded): with writes on, the difference says what the writer costs the event loop.
+    """
     with tempfile.TemporaryDirectory() as folder:
         pipeline, db = await _pipeline(Path(folder) / "ceiling.db")
+        if not writes:
 
-        async def nothing(*_: Any) -> None:
-            return None
+            async def nothing(*_: Any) -> None:
+                return None
 
-        pipeline._write = nothing  # type: ignore[method-assign]  # the experiment: storing costs nothing
-        started = time.perf_counter()
+            pipeline._write = nothing  # type: ignore[method-assign]  # the experiment: storing costs nothing
+        started, cpu = time.perf_counter(), time.thread_time()
         for i, message in enumerate(messages):
             event = event_from_message(message)
             assert event is not None
@@ -90,9 +98,9 @@ async def no_write_rate(messages: list[Any]) -> float:
             if i % 50 == 0:
                 await asyncio.sleep(0)
         await pipeline.drain()
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
         await db.close()
-    return len(messages) / elapsed
+    return len(messages) / elapsed, cpu / len(messages)
 
 
 async def writer_rows(messages: list[Any]) -> list[tuple[Any, ...]]:
@@ -152,15 +160,21 @@ def main() -> None:
     alone: list[float] = []
     beside: list[float] = []
     no_write: list[float] = []
+    loop_cpu_no_write: list[float] = []
+    loop_cpu_writing: list[float] = []
     write_cpu: list[float] = []
     for run in range(args.runs):
         alone.append(vader_only(texts)[0])
         beside.append(vader_beside_a_busy_core(texts))
-        no_write.append(asyncio.run(no_write_rate(messages)) / alone[-1])
+        rate, cpu = asyncio.run(handler_run(messages, writes=False))
+        no_write.append(rate / alone[-1])
+        loop_cpu_no_write.append(cpu)
+        loop_cpu_writing.append(asyncio.run(handler_run(messages, writes=True))[1])
         write_cpu.append(writer_cpu(rows, ActivityPipeline.__init__.__kwdefaults__["batch_size"]))
         sys.stderr.write(
             f"run {run + 1}: vader {alone[-1]:.0f}/s, beside a busy core {beside[-1]:.0f}/s,"
-            f" no-write ratio {no_write[-1]:.3f}, writer {write_cpu[-1] * 1e6:.1f} µs/msg\n"
+            f" no-write ratio {no_write[-1]:.3f}, event loop {cpu * 1e6:.1f} µs/msg without writes,"
+            f" {loop_cpu_writing[-1] * 1e6:.1f} with, writer {write_cpu[-1] * 1e6:.1f} µs/msg\n"
         )
     result = {
         "messages": args.messages,
@@ -168,6 +182,8 @@ def main() -> None:
         "vader_us_per_message": round(1e6 / statistics.median(alone), 1),
         "interference": round(statistics.median(b / a for a, b in zip(alone, beside, strict=True)), 3),
         "no_write_ratio": round(statistics.median(no_write), 3),
+        "loop_cpu_us_per_message_no_writes": round(statistics.median(loop_cpu_no_write) * 1e6, 1),
+        "loop_cpu_us_per_message_writing": round(statistics.median(loop_cpu_writing) * 1e6, 1),
         "write_cpu_us_per_message": round(statistics.median(write_cpu) * 1e6, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
