@@ -106,6 +106,12 @@ async def test_heated_exchange_without_replies_is_flagged_once(scene: Scene) -> 
     assert f"<@{scene.alice.id}> and <@{scene.bob.id}> trading hostile replies" in why
 
 
+async def test_friendly_banter_without_replies_is_not_flagged(scene: Scene) -> None:
+    # Read as aimed at each other ("you…"), and still friendly.
+    await scene.play(BANTER, reply=False)
+    assert scene.flags() == []
+
+
 async def test_second_person_long_after_the_last_message_is_aimed_at_no_one(scene: Scene) -> None:
     # Ten minutes between lines: "you…" can no longer be taken as an answer to the previous author.
     await scene.play(HEATED, reply=False, gap=600)
