@@ -1,12 +1,15 @@
 """What this machine allows the ingest ratio to reach: the bounds behind benchmarks/ingest.py's figure.
 
-Three measurements, each the median of interleaved rounds on the same texts as ingest.py:
+The measurements, each the median of interleaved rounds on the same texts as ingest.py:
 
 - `interference`: bare VADER's throughput while a pure-Python busy loop runs in *another process*
   (no shared GIL, no SQLite), over VADER alone. Below 1.0 means work on the second core slows the
   first: overlapping the SQLite writer with the event loop is then not free, whatever the code does.
 - `no_write_ratio`: the ingest handler path (event → language guess → VADER → buffer) with the batch
   writer replaced by a no-op, over bare VADER: the ratio if storing cost nothing.
+- `rows_only_ratio`: the same with a writer that stores the message rows (their indexes and
+  triggers) and no roll-up at all; `ratio`: with the real writer. Each run times bare VADER right
+  before each of the three.
 - `loop_cpu_us_per_message_no_writes` / `_writing`: the event loop thread's own CPU time per message
   in the handler path, with the writer a no-op and with the real writer in its thread. The same
   Python work taking more CPU time while SQLite runs beside it is contention for the shared core.
@@ -76,20 +79,33 @@ async def _pipeline(db_path: Path) -> tuple[ActivityPipeline, Database]:
     return pipeline, db
 
 
-async def handler_run(messages: list[Any], *, writes: bool) -> tuple[float, float]:
-    """The ingest handler path, storing or with the batch writer replaced by a no-op.
+def _rows_only(db: sqlite3.Connection, rows: Any) -> int:
+    """The experiment's writer: the message rows (with their indexes and triggers), no roll-up."""
+    db.execute("DELETE FROM activity_staging")
+    rollups._stage(db, rows)
+    db.execute(
+        f"INSERT OR IGNORE INTO activity_messages ({rollups._COLS}) SELECT {rollups._COLS} FROM activity_staging"
+    )
+    return len(rows)
+
+
+async def handler_run(messages: list[Any], *, writes: str) -> tuple[float, float]:
+    """The ingest handler path with the real writer ("all"), rows only ("rows") or a no-op ("none").
 
     Returns messages/s and the event loop thread's own CPU time per message (the writer's thread
     excluded): with writes on, the difference says what the writer costs the event loop.
     """
+    real_writer = rollups._write_messages
     with tempfile.TemporaryDirectory() as folder:
         pipeline, db = await _pipeline(Path(folder) / "ceiling.db")
-        if not writes:
+        if writes == "none":
 
             async def nothing(*_: Any) -> None:
                 return None
 
             pipeline._write = nothing  # type: ignore[method-assign]  # the experiment: storing costs nothing
+        elif writes == "rows":
+            rollups._write_messages = _rows_only  # the experiment: no roll-ups at all
         started, cpu = time.perf_counter(), time.thread_time()
         for i, message in enumerate(messages):
             event = event_from_message(message)
@@ -99,6 +115,7 @@ async def handler_run(messages: list[Any], *, writes: bool) -> tuple[float, floa
                 await asyncio.sleep(0)
         await pipeline.drain()
         elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu
+        rollups._write_messages = real_writer
         await db.close()
     return len(messages) / elapsed, cpu / len(messages)
 
@@ -159,31 +176,37 @@ def main() -> None:
     vader_only(texts[:200])
     alone: list[float] = []
     beside: list[float] = []
-    no_write: list[float] = []
-    loop_cpu_no_write: list[float] = []
-    loop_cpu_writing: list[float] = []
+    ratios: dict[str, list[float]] = {"none": [], "rows": [], "all": []}
+    loop_cpu: dict[str, list[float]] = {"none": [], "rows": [], "all": []}
     write_cpu: list[float] = []
     for run in range(args.runs):
-        alone.append(vader_only(texts)[0])
         beside.append(vader_beside_a_busy_core(texts))
-        rate, cpu = asyncio.run(handler_run(messages, writes=False))
-        no_write.append(rate / alone[-1])
-        loop_cpu_no_write.append(cpu)
-        loop_cpu_writing.append(asyncio.run(handler_run(messages, writes=True))[1])
+        vader_rates = []
+        for writes in ratios:
+            vader_rates.append(vader_only(texts)[0])  # right before each, against the machine's drift
+            rate, cpu = asyncio.run(handler_run(messages, writes=writes))
+            ratios[writes].append(rate / vader_rates[-1])
+            loop_cpu[writes].append(cpu)
+        alone.append(statistics.median(vader_rates))
         write_cpu.append(writer_cpu(rows, ActivityPipeline.__init__.__kwdefaults__["batch_size"]))
         sys.stderr.write(
-            f"run {run + 1}: vader {alone[-1]:.0f}/s, beside a busy core {beside[-1]:.0f}/s,"
-            f" no-write ratio {no_write[-1]:.3f}, event loop {cpu * 1e6:.1f} µs/msg without writes,"
-            f" {loop_cpu_writing[-1] * 1e6:.1f} with, writer {write_cpu[-1] * 1e6:.1f} µs/msg\n"
+            f"run {run + 1}: vader {alone[-1]:.0f}/s, beside a busy core {beside[-1]:.0f}/s, ratio"
+            + "".join(f" {w} {ratios[w][-1]:.3f}" for w in ratios)
+            + ", event loop µs/msg"
+            + "".join(f" {w} {loop_cpu[w][-1] * 1e6:.1f}" for w in loop_cpu)
+            + f", writer {write_cpu[-1] * 1e6:.1f} µs/msg\n"
         )
     result = {
         "messages": args.messages,
         "runs": args.runs,
         "vader_us_per_message": round(1e6 / statistics.median(alone), 1),
         "interference": round(statistics.median(b / a for a, b in zip(alone, beside, strict=True)), 3),
-        "no_write_ratio": round(statistics.median(no_write), 3),
-        "loop_cpu_us_per_message_no_writes": round(statistics.median(loop_cpu_no_write) * 1e6, 1),
-        "loop_cpu_us_per_message_writing": round(statistics.median(loop_cpu_writing) * 1e6, 1),
+        "no_write_ratio": round(statistics.median(ratios["none"]), 3),
+        "rows_only_ratio": round(statistics.median(ratios["rows"]), 3),
+        "ratio": round(statistics.median(ratios["all"]), 3),
+        "loop_cpu_us_per_message_no_writes": round(statistics.median(loop_cpu["none"]) * 1e6, 1),
+        "loop_cpu_us_per_message_rows_only": round(statistics.median(loop_cpu["rows"]) * 1e6, 1),
+        "loop_cpu_us_per_message_writing": round(statistics.median(loop_cpu["all"]) * 1e6, 1),
         "write_cpu_us_per_message": round(statistics.median(write_cpu) * 1e6, 1),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
