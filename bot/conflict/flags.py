@@ -182,15 +182,10 @@ def _terms_pattern(terms: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w'])(?:{alternation})s?(?![\w'])", re.IGNORECASE)
 
 
-@lru_cache(maxsize=2)
 @lru_cache(maxsize=1)
 def second_person_pattern() -> re.Pattern[str]:
     """One pattern for both lexicons' second-person words (`you:`): a cheap test run on every message."""
-    words: set[str] = set()
-    for lang in ("en", "fr"):
-        for line in (DATA_DIR / f"lexicon_{lang}.txt").read_text(encoding="utf-8").splitlines():
-            if line.startswith("you:"):
-                words.update(w.replace("_", " ") for w in line[4:].lower().split())
+    words = _lexicon("en").words("you") | _lexicon("fr").words("you")
     words |= {w.replace("'", "\u2019") for w in words if "'" in w}
     # Longest first; a word ending in an apostrophe (t') is glued to the next one ("t'es").
     alternatives = "|".join(
@@ -200,6 +195,7 @@ def second_person_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_'\u2019])(?:{alternatives})", re.IGNORECASE)
 
 
+@lru_cache(maxsize=2)
 def _lexicon(lang: str) -> Lexicon:
     return load_lexicon(DATA_DIR / f"lexicon_{lang}.txt")
 

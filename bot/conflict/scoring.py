@@ -242,6 +242,13 @@ class Lexicon:
         self.phrase_single = single
         self.cache: dict[str, int] = {}
 
+    def words(self, category: str) -> frozenset[str]:
+        """Return the whole words and phrases (not stems) listed under a category."""
+        bit = _BITS[category]
+        return frozenset(
+            term for terms in (self._exact, self.phrase_masks) for term, mask in terms.items() if mask & bit
+        )
+
     def lookup(self, token: str) -> int:
         """Return the category mask of one lowercase token (0 if none)."""
         found = self.cache.get(token)
