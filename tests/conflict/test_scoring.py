@@ -382,3 +382,12 @@ def test_fit_reaches_the_constrained_optimum() -> None:
     without[:, slur] = 0.0
     reference, _, _ = fc.fit(without, y, groups, 1)
     assert constrained[insult] == pytest.approx(reference[insult], abs=1e-6)
+
+
+def test_lexicon_words_lists_a_category_whole_words_and_phrases() -> None:
+    lexicon = load_lexicon(DATA_DIR / "lexicon_fr.txt")
+    you = lexicon.words("you")
+    assert {"tu", "t'es", "ta gueule", "vous"} <= you
+    insults = lexicon.words("insult")
+    assert "gueux" in insults and "trou de balle" in insults  # a word and a phrase
+    assert "patapouf" not in insults and "tu" not in insults  # a stem (patapouf*) is not a whole word
