@@ -45,7 +45,7 @@ OPEN_STATUSES = ("open", "acknowledged")
 PURGE_KIND = "conflict.purge"
 PURGE_AFTER = timedelta(days=7)
 CONTEXT_MESSAGES = 6
-# A second-person message with no reply or mention is aimed at the last other author within this.
+# A second-person message with no reply or mention is read against the conversation of this span.
 ADDRESS_SECONDS = 120
 SENSITIVITY_OFFSETS = {1: 0.25, 2: 0.12, 3: 0.0, 4: -0.08, 5: -0.15}
 FALSE_POSITIVE_STEP = 0.25
@@ -363,8 +363,8 @@ class FlagService:
         )
         lang = message.lang if message.lang in ("en", "fr") else None
         if not targets and second_person_pattern().search(message.text) is not None:
-            # "you…" / "t'es…" without a reply or a mention: aimed at whoever spoke last, if lately.
-            addressee = self.tracker.last_author(self._key(message), message.author_id, now - ADDRESS_SECONDS)
+            # "you…" / "t'es…" without a reply or a mention: aimed at whom it most likely answers.
+            addressee = self.tracker.addressee(self._key(message), message.author_id, now - ADDRESS_SECONDS)
             if addressee is not None:
                 targets = (addressee,)
         if not targets:

@@ -183,12 +183,28 @@ def test_reusing_the_last_measure_gives_what_measuring_every_time_gives(
         )
 
 
-def test_last_author_is_the_latest_other_author_within_the_span() -> None:
-    tracker = HeatTracker()
+def test_addressee_is_who_spoke_to_the_author_else_whom_they_spoke_to_else_the_only_other() -> None:
     key = (1, 10)
-    for message_id, author, at in ((1, 100, 0.0), (2, 200, 50.0), (3, 300, 60.0), (4, 100, 70.0)):
-        tracker.observe(key, Observation(message_id, author, (), at, 0.0, False), 1.0)
-    assert tracker.last_author(key, 100, since=0.0) == 300  # skips the author's own latest line
-    assert tracker.last_author(key, 300, since=0.0) == 100
-    assert tracker.last_author(key, 100, since=65.0) is None  # 300 spoke before the span
-    assert tracker.last_author((1, 11), 100, since=0.0) is None  # another channel: nobody
+
+    def tracker_with(*lines: tuple[int, float, tuple[int, ...]]) -> HeatTracker:
+        tracker = HeatTracker()
+        for message_id, (author, at, targets) in enumerate(lines):
+            tracker.observe(key, Observation(message_id, author, targets, at, 0.0, False), 1.0)
+        return tracker
+
+    # 300 spoke to 100 most recently, though 200 spoke last.
+    tracker = tracker_with((200, 0.0, ()), (300, 10.0, (100,)), (200, 20.0, ()))
+    assert tracker.addressee(key, 100, since=0.0) == 300
+    # Nobody spoke to 100, who last spoke to 200.
+    tracker = tracker_with((100, 0.0, (200,)), (300, 10.0, ()), (200, 20.0, ()))
+    assert tracker.addressee(key, 100, since=0.0) == 200
+    # Only one other member spoke: them.
+    tracker = tracker_with((200, 0.0, ()), (100, 10.0, ()), (200, 20.0, ()))
+    assert tracker.addressee(key, 100, since=0.0) == 200
+    # Two others, neither to nor with 100: not clear, nobody.
+    tracker = tracker_with((200, 0.0, ()), (300, 10.0, ()))
+    assert tracker.addressee(key, 100, since=0.0) is None
+    # Only lines since the span count: 300 spoke to 100 before it.
+    tracker = tracker_with((300, 0.0, (100,)), (200, 50.0, ()))
+    assert tracker.addressee(key, 100, since=30.0) == 200
+    assert tracker.addressee((1, 11), 100, since=0.0) is None  # another channel: nobody
