@@ -352,6 +352,7 @@ class FlagService:
 
     def _score(self, message: IncomingMessage, policy: Policy) -> Observation:
         now = to_ts(message.created_at)
+        key = self._key(message)
         targets = tuple(
             sorted(
                 {
@@ -364,29 +365,36 @@ class FlagService:
         lang = message.lang if message.lang in ("en", "fr") else None
         if not targets and second_person_pattern().search(message.text) is not None:
             # "you…" / "t'es…" without a reply or a mention: aimed at whom it most likely answers.
-            addressee = self.tracker.addressee(self._key(message), message.author_id, now - ADDRESS_SECONDS)
+            addressee = self.tracker.addressee(key, message.author_id, now - ADDRESS_SECONDS)
             if addressee is not None:
                 targets = (addressee,)
-        if not targets:
-            # Heat counts only messages aimed at someone: one aimed at no one stays in the window
-            # as context for later ones, unscored (scoring is the dearest step, and most lines
-            # in a channel answer no one in particular).
-            return Observation(
-                message.message_id,
-                message.author_id,
-                targets,
-                now,
-                0.0,
-                False,
-                (),
-                message.text[:EXCERPT_CHARS],
-                message.thread_id or message.channel_id,
-                lang or "en",
-            )
+        # Heat counts only messages aimed at someone: one aimed at no one stays in the window as
+        # context for later ones, unscored (scoring is the dearest step, and most lines in a channel
+        # answer no one in particular).
+        score, hostile, kinds = (
+            self._hostility(message, policy, key, now, lang) if targets else (0.0, False, ())
+        )
+        return Observation(
+            message.message_id,
+            message.author_id,
+            targets,
+            now,
+            score,
+            hostile,
+            kinds,
+            message.text[:EXCERPT_CHARS],
+            message.thread_id or message.channel_id,
+            lang or "en",
+        )
+
+    def _hostility(
+        self, message: IncomingMessage, policy: Policy, key: tuple[int, int], now: int, lang: str | None
+    ) -> tuple[float, bool, tuple[str, ...]]:
+        """Score a message aimed at someone in its conversation: (score, flagged, reasons)."""
         text = strip_terms(message.text, policy.allow_terms)
         # The sentiment was computed on the full text; recompute it once a banter word is removed.
         compound = message.compound if text == message.text else None
-        earlier = self.tracker.recent(self._key(message), now)[-CONTEXT_MESSAGES:]
+        earlier = self.tracker.recent(key, now)[-CONTEXT_MESSAGES:]
         allow = policy.allow_terms
         chat = [ChatMessage(str(o.author_id), strip_terms(o.text, allow), None, o.lang) for o in earlier]
         reply_index = next(
@@ -394,29 +402,18 @@ class FlagService:
         )
         chat.append(ChatMessage(str(message.author_id), text, reply_to=reply_index))
         signals, _ = context_signals(chat, len(chat) - 1, lang or "en")
-        if targets and not signals.reply_to_other:
+        if not signals.reply_to_other:
             signals = type(signals)(True, signals.self_prev, signals.other_prev, signals.swear_habit)
         scored = score_message(
             text,
             lang=lang,
             compound=compound,
-            addressed=bool(targets),
+            addressed=True,
             context=signals,
             model=self._model,
             threshold=policy.message_threshold,
         )
-        return Observation(
-            message.message_id,
-            message.author_id,
-            targets,
-            now,
-            scored.score,
-            scored.flag,
-            scored.reasons,
-            message.text[:EXCERPT_CHARS],
-            message.thread_id or message.channel_id,
-            lang or "en",
-        )
+        return scored.score, scored.flag, scored.reasons
 
     async def _record(self, message: IncomingMessage, result: HeatResult) -> FlagOutcome:
         now = to_ts(self._clock.now())
