@@ -118,21 +118,27 @@ async def test_second_person_long_after_the_last_message_is_aimed_at_no_one(scen
     assert scene.flags() == []
 
 
-async def test_second_person_aims_at_the_last_other_author(
-    scene: Scene, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    aimed: list[bool] = []
+def record_scoring(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """Record every call to the scorer the flag service makes: (text, keyword arguments)."""
+    calls: list[tuple[str, dict[str, Any]]] = []
     real = flags_module.score_message
 
     def recording(text: str, **kwargs: Any) -> Any:
-        aimed.append(kwargs["addressed"])
+        calls.append((text, kwargs))
         return real(text, **kwargs)
 
     monkeypatch.setattr(flags_module, "score_message", recording)
+    return calls
+
+
+async def test_second_person_line_is_aimed_at_the_only_other_speaker(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = record_scoring(monkeypatch)
     lines = [("bob", "the new rules are fine"), ("alice", "the weather is nice"), ("alice", "you are wrong")]
     await scene.play(lines, reply=False)
-    # Only the last line speaks to someone (bob, the last other author); the others are not scored.
-    assert aimed == [True]
+    # Only the last line speaks to someone (bob, the only other speaker); the others are not scored.
+    assert [kwargs["addressed"] for _, kwargs in calls] == [True]
 
 
 async def test_friendly_banter_among_regulars_is_not_flagged(scene: Scene) -> None:
@@ -144,17 +150,10 @@ async def test_friendly_banter_among_regulars_is_not_flagged(scene: Scene) -> No
 async def test_each_aimed_message_is_scored_exactly_once(
     scene: Scene, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    real = flags_module.score_message
-
-    def counting(text: str, **kwargs: Any) -> Any:
-        calls.append(text)
-        return real(text, **kwargs)
-
-    monkeypatch.setattr(flags_module, "score_message", counting)
+    calls = record_scoring(monkeypatch)
     sent = await scene.play(BANTER[:2])
     # The first message answers no one (heat counts only aimed messages): not scored. The reply is.
-    assert calls == [BANTER[1][1]]
+    assert [text for text, _ in calls] == [BANTER[1][1]]
     # A second delivery of the same message (activity pipeline and fallback both firing) is ignored.
     cog = scene.world.bot.get_cog("ConflictCog")
     assert cog is not None
