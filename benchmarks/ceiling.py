@@ -43,9 +43,9 @@ from ingest import make_messages, make_texts, vader_only
 
 from bot.activity import rollups
 from bot.activity.pipeline import ActivityPipeline
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.settings import Settings
 from cogs.activity import event_from_message
 
 

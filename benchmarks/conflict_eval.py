@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bot.conflict.cli import score_stream  # noqa: E402
 from bot.conflict.scoring import default_model  # noqa: E402
-from bot.sentiment import polarity  # noqa: E402
+from bot.core.sentiment import polarity  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 VADER_FLAG_AT = -0.05

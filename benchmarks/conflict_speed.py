@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:
 
 from bot.conflict.cli import score_stream  # noqa: E402
 from bot.conflict.scoring import default_model, score_message  # noqa: E402
-from bot.language import guess_language  # noqa: E402
-from bot.sentiment import polarity  # noqa: E402
+from bot.core.language import guess_language  # noqa: E402
+from bot.core.sentiment import polarity  # noqa: E402
 
 # Chat-like lines, friendly, neutral and hostile, in both languages.
 SAMPLES = (

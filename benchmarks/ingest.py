@@ -36,13 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import discord
 
 from bot.activity.pipeline import ActivityPipeline
-from bot.clock import FrozenClock
 from bot.conflict.flags import FlagService
-from bot.db import Database
-from bot.language import guess_language
-from bot.sentiment import default_analyzers
-from bot.settings import Settings
-from bot.signals import MessageSignal
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.language import guess_language
+from bot.core.sentiment import default_analyzers
+from bot.core.settings import Settings
+from bot.core.signals import MessageSignal
 from cogs.activity import event_from_message
 from cogs.conflict import incoming
 

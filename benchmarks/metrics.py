@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.settings import Settings
 
 GUILD = 1
 END = datetime(2026, 12, 31, 18, 0, tzinfo=UTC)

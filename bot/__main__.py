@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
 from bot.activity.rollups import probe_writer
-from bot.config import Config, ConfigError, load_config, setup_logging
-from bot.db import Database, MigrationError, discover_migrations
-from bot.i18n import Catalog
+from bot.core.config import Config, ConfigError, load_config, setup_logging
+from bot.core.db import Database, MigrationError, discover_migrations
+from bot.core.i18n import Catalog
 
 log = logging.getLogger("bot")
 
@@ -126,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def run(config: Config) -> int:
     """Run the bot until a signal asks it to stop, then shut down cleanly."""
-    from bot.client import HearthBot, apply_endpoint_overrides
+    from bot.discord_glue.client import HearthBot, apply_endpoint_overrides
 
     apply_endpoint_overrides(config)
     bot = HearthBot(config)
@@ -184,7 +184,7 @@ async def migrate(config: Config) -> int:
 
 async def sync(config: Config) -> int:
     """Log in and publish the slash commands globally."""
-    from bot.client import HearthBot, apply_endpoint_overrides
+    from bot.discord_glue.client import HearthBot, apply_endpoint_overrides
 
     apply_endpoint_overrides(config)
     bot = HearthBot(config)

@@ -8,9 +8,9 @@ import discord
 from discord.ext import commands, tasks
 
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
-from bot.client import HearthBot
-from bot.clock import from_ts
-from bot.scheduler import Job
+from bot.core.clock import from_ts
+from bot.core.scheduler import Job
+from bot.discord_glue.client import HearthBot
 
 log = logging.getLogger(__name__)
 
@@ -189,10 +189,9 @@ class ActivityCog(commands.Cog):
 
 
 async def setup(bot: HearthBot) -> None:
-    """Build the pipeline, register its shutdown flush and members' data rights, add the cog."""
-    pipeline = ActivityPipeline(bot.db, bot.clock, bot.settings)
+    """Register the pipeline's shutdown flush and its purge job, add the cog."""
+    pipeline = bot.services.activity
     bot.add_flusher(pipeline.drain)
-    bot.privacy.register("activity", pipeline.export, pipeline.forget)
     cog = ActivityCog(bot, pipeline)
     bot.scheduler.register(PURGE_JOB, cog.purge_text)
     await bot.add_cog(cog)

@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import manager_only
-from bot.client import HearthBot
-from bot.errors import InvalidValue
-from bot.interactions import language_for, send_reply, tr_reply
-from bot.settings import SPECS, Kind, keys_of_kind
-from bot.timeutil import timezone_names
+from bot.core.errors import InvalidValue
+from bot.core.settings import SPECS, Kind, keys_of_kind
+from bot.core.timeutil import timezone_names
+from bot.discord_glue.checks import manager_only
+from bot.discord_glue.client import HearthBot
+from bot.discord_glue.interactions import language_for, send_reply, tr_reply
 
 SCALAR_KINDS: tuple[Kind, ...] = ("int", "float", "bool", "text")
 

@@ -10,15 +10,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import manager_only
-from bot.client import HearthBot
 from bot.conflict.flags import PURGE_KIND, FlagOutcome, FlagService, IncomingMessage, Status
-from bot.errors import InvalidValue, UserError
-from bot.interactions import NO_MENTIONS, language_for, report_problem, safe_send, send_reply, tr_reply
-from bot.language import guess_language
-from bot.scheduler import Job
-from bot.sentiment import polarity
-from bot.signals import MessageSignal
+from bot.core.errors import InvalidValue, UserError
+from bot.core.language import guess_language
+from bot.core.scheduler import Job
+from bot.core.sentiment import polarity
+from bot.core.signals import MessageSignal
+from bot.discord_glue.checks import manager_only
+from bot.discord_glue.client import HearthBot
+from bot.discord_glue.interactions import (
+    NO_MENTIONS,
+    language_for,
+    report_problem,
+    safe_send,
+    send_reply,
+    tr_reply,
+)
 from cogs.conflict_views import FlagButton, flag_embed, flag_view
 
 log = logging.getLogger(__name__)
@@ -392,8 +399,8 @@ class ConflictCog(
 
 
 async def setup(bot: HearthBot) -> None:
-    """Build the flag service (restoring recent flags' cooldowns), register buttons, jobs, data rights."""
-    service = FlagService(bot.db, bot.clock, bot.settings, scheduler=bot.scheduler)
+    """Restore recent flags' cooldowns, register buttons and jobs, add the cog."""
+    service = bot.services.conflict
     restored = await service.load()
     if restored:
         log.info("conflict: %d conversations still cooling down after a flag", restored)
@@ -401,5 +408,4 @@ async def setup(bot: HearthBot) -> None:
     bot.add_dynamic_items(FlagButton)
     bot.scheduler.register(PURGE_KIND, cog.purge_excerpts)
     bot.scheduler.register(SLOWMODE_KIND, cog.reset_slow_mode)
-    bot.privacy.register("conflict", service.export_member, service.forget_member)
     await bot.add_cog(cog)

@@ -10,10 +10,10 @@ import discord
 
 from bot.conflict.flags import Excerpt, Flag
 from bot.conflict.heat import Reason
-from bot.i18n import Catalog
+from bot.core.i18n import Catalog
 
 if TYPE_CHECKING:
-    from bot.client import HearthBot
+    from bot.discord_glue.client import HearthBot
 
 ACTIONS = ("ack", "handled", "fp", "calm")
 _STYLES = {

@@ -10,10 +10,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import manager_only
-from bot.client import HearthBot
-from bot.errors import InvalidValue
-from bot.interactions import NO_MENTIONS, language_for, report_problem, safe_send, send_reply, tr_reply
+from bot.core.errors import InvalidValue
+from bot.core.scheduler import Job
+from bot.discord_glue.checks import manager_only
+from bot.discord_glue.client import HearthBot
+from bot.discord_glue.interactions import (
+    NO_MENTIONS,
+    language_for,
+    report_problem,
+    safe_send,
+    send_reply,
+    tr_reply,
+)
 from bot.onboarding import templates
 from bot.onboarding.service import (
     BATCH_WELCOME,
@@ -24,7 +32,6 @@ from bot.onboarding.service import (
     JoinPlan,
     OnboardingService,
 )
-from bot.scheduler import Job
 from cogs.onboarding_views import OnboardingView
 
 log = logging.getLogger(__name__)
@@ -617,8 +624,8 @@ class OnboardingCog(
 
 
 async def setup(bot: HearthBot) -> None:
-    """Build the service, register the job handlers, persistent components and privacy hooks."""
-    service = OnboardingService(bot.db, bot.clock, bot.settings, bot.scheduler)
+    """Register the job handlers and persistent components, add the cog."""
+    service = bot.services.onboarding
     cog = OnboardingCog(bot, service)
     await bot.add_cog(cog)
     bot.scheduler.register(RULES_REMINDER, cog.run_rules_reminder)
@@ -626,4 +633,3 @@ async def setup(bot: HearthBot) -> None:
     bot.scheduler.register(UNANSWERED, cog.run_unanswered)
     bot.scheduler.register(BATCH_WELCOME, cog.run_batch_welcome)
     bot.add_view(OnboardingView.persistent(cog))
-    bot.privacy.register("onboarding", service.export, service.forget)

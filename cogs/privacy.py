@@ -10,8 +10,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.activity.pipeline import ActivityPipeline
-from bot.client import HearthBot
-from bot.interactions import language_for, send_reply, tr_reply
+from bot.discord_glue.client import HearthBot
+from bot.discord_glue.interactions import language_for, send_reply, tr_reply
 
 
 @app_commands.guild_only()
@@ -22,8 +22,7 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
         self.bot = bot
 
     def _pipeline(self) -> ActivityPipeline:
-        cog = self.bot.get_cog("ActivityCog")
-        return cog.pipeline  # type: ignore[attr-defined,no-any-return,union-attr]
+        return self.bot.services.activity
 
     @app_commands.command(name="optout", description="Stop Hearth from recording your activity here")
     async def optout(self, interaction: discord.Interaction) -> None:

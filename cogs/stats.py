@@ -12,10 +12,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.activity import charts
-from bot.activity.metrics import Change, MetricsService
-from bot.checks import manager_only
-from bot.client import HearthBot
-from bot.interactions import language_for, send_reply
+from bot.activity.metrics import Change
+from bot.discord_glue.checks import manager_only
+from bot.discord_glue.client import HearthBot
+from bot.discord_glue.interactions import language_for, send_reply
 
 Days = app_commands.Range[int, 1, 365]
 Weeks = app_commands.Range[int, 2, 26]
@@ -58,7 +58,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="Communi
 
     def __init__(self, bot: HearthBot) -> None:
         self.bot = bot
-        self.metrics = MetricsService(bot.db, bot.clock, bot.settings)
+        self.metrics = bot.services.metrics
 
     async def _embed(
         self, interaction: discord.Interaction, key: str, **params: Any

@@ -10,12 +10,12 @@ import pytest
 import pytest_asyncio
 import simcord
 
-from bot.client import HearthBot
-from bot.clock import FrozenClock
-from bot.config import Config
-from bot.db import Database
-from bot.i18n import Catalog
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.config import Config
+from bot.core.db import Database
+from bot.core.i18n import Catalog
+from bot.core.settings import Settings
+from bot.discord_glue.client import HearthBot
 from tests.helpers import EnvClock, World, build_world
 
 

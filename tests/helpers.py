@@ -9,7 +9,7 @@ from typing import Any
 import discord
 import simcord
 
-from bot.client import HearthBot
+from bot.discord_glue.client import HearthBot
 
 SIM_START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from discord import app_commands
 
-from bot.i18n import Catalog
+from bot.core.i18n import Catalog
 from tests.helpers import World
 
 NAME = re.compile(r"^[-_\w]{1,32}$")

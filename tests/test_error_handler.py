@@ -8,7 +8,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError
+from bot.core.errors import UserError
 from tests.helpers import World
 
 
@@ -27,10 +27,10 @@ async def test_unexpected_error_is_logged_with_a_code_and_the_user_sees_the_code
 ) -> None:
     await world.bot.add_cog(Exploding())
     await world.sync()
-    with caplog.at_level(logging.ERROR, logger="bot.interactions"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord_glue.interactions"):
         result = await world.member.slash(world.general, "explode")
     assert result.ephemeral
-    record = next(r for r in caplog.records if r.name == "bot.interactions")
+    record = next(r for r in caplog.records if r.name == "bot.discord_glue.interactions")
     code = record.args[0]  # type: ignore[index]
     assert code in result.response.content
     assert record.exc_info is not None and "boom" in str(record.exc_info[1])
@@ -42,7 +42,7 @@ async def test_user_error_answers_with_its_message_and_logs_no_traceback(
 ) -> None:
     await world.bot.add_cog(Exploding())
     await world.sync()
-    with caplog.at_level(logging.ERROR, logger="bot.interactions"):
+    with caplog.at_level(logging.ERROR, logger="bot.discord_glue.interactions"):
         result = await world.member.slash(world.general, "refuse")
     assert result.ephemeral
     assert "Nowhere/Land" in result.response.content

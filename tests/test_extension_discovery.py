@@ -6,7 +6,7 @@ import pkgutil
 from pathlib import Path
 from typing import Any
 
-from bot.client import _defines_setup, discover_extensions
+from bot.discord_glue.client import _defines_setup, discover_extensions
 
 
 def test_only_modules_with_a_setup_function_are_extensions(tmp_path: Path) -> None:
@@ -25,8 +25,8 @@ def test_shipped_config_cog_is_discovered() -> None:
 
 async def test_unhandled_event_error_is_logged_with_its_traceback(tmp_path: Path, caplog: Any) -> None:
     """on_error keeps the traceback (discord.py calls it inside its `except`)."""
-    from bot.client import HearthBot
-    from bot.config import Config
+    from bot.core.config import Config
+    from bot.discord_glue.client import HearthBot
 
     bot = HearthBot(Config(token=None, db_path=tmp_path / "x.db"), extensions=[])
     try:

@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bot.client import discover_extensions
-from bot.errors import UserError
-from bot.interactions import SAFE_MENTIONS
-from bot.settings import SPECS, parse_value
-from bot.timeutil import next_local, zone
+from bot.core.errors import UserError
+from bot.core.settings import SPECS, parse_value
+from bot.core.timeutil import next_local, zone
+from bot.discord_glue.client import discover_extensions
+from bot.discord_glue.interactions import SAFE_MENTIONS
 from tests.helpers import NO_VALUE, World, plausible_value
 
 # Feature modules declare their settings when their cogs are imported.
@@ -353,7 +353,7 @@ async def test_hostile_values_are_stored_verbatim_or_refused_for_every_scalar_se
 
 async def test_hostile_text_setting_round_trips_exactly_through_parameters(settings: Any, db: Any) -> None:
     """A free-text setting stores any hostile string verbatim, and the SQL never contains it."""
-    from bot.settings import SettingSpec
+    from bot.core.settings import SettingSpec
 
     spec = SettingSpec("test_hostile_text", "text", "")
     SPECS[spec.key] = spec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.language import guess_language
+from bot.core.language import guess_language
 
 
 @pytest.mark.parametrize(

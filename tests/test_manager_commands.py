@@ -13,8 +13,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.checks import _check_manager
-from bot.i18n import Catalog
+from bot.core.i18n import Catalog
+from bot.discord_glue.checks import _check_manager
 from tests.helpers import NO_VALUE, World, plausible_value
 
 

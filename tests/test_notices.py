@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import discord
 
-from bot.interactions import language_for, safe_send
+from bot.discord_glue.interactions import language_for, safe_send
 from tests.helpers import World
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sentiment import SentimentAnalyzers, default_analyzers, polarity
+from bot.core.sentiment import SentimentAnalyzers, default_analyzers, polarity
 
 
 def test_english_polarity_has_the_right_sign() -> None:

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
-from bot.clock import Clock, SystemClock
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import Clock, SystemClock
+from bot.core.db import Database
+from bot.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.activity.rollups import DAY, HOUR
-from bot.clock import Clock, to_ts
-from bot.db import Database
-from bot.settings import Settings, SettingSpec, register
+from bot.core.clock import Clock, to_ts
+from bot.core.db import Database
+from bot.core.settings import Settings, SettingSpec, register
 
 register(
     # A regular has gone quiet after this many days without a message.

@@ -25,12 +25,12 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.activity import rollups
-from bot.clock import Clock, to_ts
-from bot.db import Database
-from bot.language import guess_language
-from bot.sentiment import polarity
-from bot.settings import Settings, SettingSpec, register
-from bot.signals import MessageSignal
+from bot.core.clock import Clock, to_ts
+from bot.core.db import Database
+from bot.core.language import guess_language
+from bot.core.sentiment import polarity
+from bot.core.settings import Settings, SettingSpec, register
+from bot.core.signals import MessageSignal
 
 log = logging.getLogger(__name__)
 

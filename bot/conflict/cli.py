@@ -29,8 +29,8 @@ from typing import IO, Any
 
 from bot.conflict.context import ChatMessage, context_features
 from bot.conflict.scoring import HostilityModel, MessageFeatures, default_model
-from bot.language import guess_language
-from bot.sentiment import default_analyzers
+from bot.core.language import guess_language
+from bot.core.sentiment import default_analyzers
 
 __all__ = ["ScoringError", "record_features", "score_line", "score_record", "score_stream"]
 

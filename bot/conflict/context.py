@@ -25,8 +25,8 @@ from bot.conflict.scoring import (
     default_model,
     extract_features,
 )
-from bot.language import guess_language
-from bot.sentiment import polarity
+from bot.core.language import guess_language
+from bot.core.sentiment import polarity
 
 __all__ = ["ChatMessage", "context_features", "context_signals", "score_in_context"]
 

@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
-from bot.clock import Clock, from_ts, to_ts
 from bot.conflict.context import ChatMessage, context_signals
 from bot.conflict.heat import EXCERPT_CHARS, FlagState, HeatResult, HeatTracker, Observation, Reason
 from bot.conflict.scoring import DATA_DIR, HostilityModel, Lexicon, default_model, load_lexicon, score_message
-from bot.db import Database
-from bot.errors import InvalidValue, NotFound, UserError
-from bot.scheduler import Scheduler
-from bot.settings import Settings, SettingSpec, register
+from bot.core.clock import Clock, from_ts, to_ts
+from bot.core.db import Database
+from bot.core.errors import InvalidValue, NotFound, UserError
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings, SettingSpec, register
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from itertools import chain, compress, pairwise
 from pathlib import Path
 
-from bot.language import guess_language
+from bot.core.language import guess_language
 
 __all__ = [
     "DATA_DIR",
@@ -913,7 +913,7 @@ def score_message(
     if lang not in ("en", "fr"):
         lang = guess_language(text)
     if compound is None:
-        from bot.sentiment import polarity
+        from bot.core.sentiment import polarity
 
         compound = polarity(text, lang)
     mdl = model if model is not None else default_model()

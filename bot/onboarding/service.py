@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.clock import Clock, from_ts, to_ts
-from bot.db import Database
-from bot.errors import InvalidValue, NotFound
-from bot.i18n import LANGUAGES
+from bot.core.clock import Clock, from_ts, to_ts
+from bot.core.db import Database
+from bot.core.errors import InvalidValue, NotFound
+from bot.core.i18n import LANGUAGES
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings, SettingSpec, register
 from bot.onboarding import templates
-from bot.scheduler import Scheduler
-from bot.settings import Settings, SettingSpec, register
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.errors import InvalidValue
+from bot.core.errors import InvalidValue
 
 PLACEHOLDERS = ("member", "server", "member_count", "rules_channel", "intro_channel")
 DISCORD_LIMIT = 2000

@@ -10,9 +10,9 @@ import pytest
 
 from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.settings import Settings
 
 GUILD = 1000
 GENERAL = 2000

@@ -7,8 +7,8 @@ from typing import Any
 
 import discord
 
-from bot.db import Database
-from bot.signals import MessageSignal
+from bot.core.db import Database
+from bot.core.signals import MessageSignal
 from tests.helpers import World
 
 

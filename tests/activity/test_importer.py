@@ -10,8 +10,8 @@ import pytest
 
 from bot.__main__ import main
 from bot.activity.importer import ImportFormatError, import_files
-from bot.clock import FrozenClock
-from bot.db import Database
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
 
 GUILD = "111"
 

@@ -13,9 +13,9 @@ import pytest
 
 from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.settings import Settings
 from tests.activity import irc
 
 DATA = Path(__file__).parents[2] / ".." / "shared" / "data" / "chat" / "irc_ubuntu" / "dev"

@@ -16,9 +16,9 @@ import pytest
 from bot.activity.importer import import_files
 from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline, MessageEvent
-from bot.clock import FrozenClock
-from bot.db import Database, discover_migrations
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database, discover_migrations
+from bot.core.settings import Settings
 from tests.activity.conftest import GUILD, message
 
 OTHER = 2001

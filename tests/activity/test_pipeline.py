@@ -9,9 +9,9 @@ import pytest
 
 from bot.activity.pipeline import ActivityPipeline
 from bot.activity.rollups import DAY
-from bot.clock import FrozenClock, to_ts
-from bot.db import Database
-from bot.settings import Settings
+from bot.core.clock import FrozenClock, to_ts
+from bot.core.db import Database
+from bot.core.settings import Settings
 from tests.activity.conftest import GUILD, message
 
 

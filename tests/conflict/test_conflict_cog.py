@@ -9,8 +9,8 @@ import discord
 import pytest
 
 import bot.conflict.flags as flags_module
-from bot.client import HearthBot
-from bot.settings import Settings
+from bot.core.settings import Settings
+from bot.discord_glue.client import HearthBot
 from tests.conftest import make_bot
 from tests.helpers import World
 

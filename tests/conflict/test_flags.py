@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import FrozenClock
 from bot.conflict.flags import (
     FlagService,
     IncomingMessage,
@@ -17,10 +16,11 @@ from bot.conflict.flags import (
     strip_terms,
 )
 from bot.conflict.heat import Observation
-from bot.db import Database
-from bot.errors import UserError
-from bot.scheduler import Scheduler
-from bot.settings import Settings
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.errors import UserError
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings
 
 G, CH, OTHER_CH = 10, 20, 21
 ALICE, BOB, CAROL = 1, 2, 3

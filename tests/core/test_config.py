@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import KEYS, PROJECT_ROOT, ConfigError, RedactSecrets, load_config
+from bot.core.config import KEYS, PROJECT_ROOT, ConfigError, RedactSecrets, load_config
 
 
 def test_env_example_lists_every_key_with_a_comment() -> None:

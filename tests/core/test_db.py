@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.db import Database, Migration, MigrationError, discover_migrations
+from bot.core.db import Database, Migration, MigrationError, discover_migrations
 
 
 async def test_fresh_database_is_migrated_to_latest_with_wal_and_foreign_keys(db: Database) -> None:

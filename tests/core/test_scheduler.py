@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.scheduler import MAX_ATTEMPTS, Job, Scheduler
-from bot.timeutil import next_local, zone
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.scheduler import MAX_ATTEMPTS, Job, Scheduler
+from bot.core.timeutil import next_local, zone
 
 
 class Recorder:
@@ -100,7 +100,7 @@ async def test_failing_job_is_retried_later_then_given_up(db: Database, clock: F
 async def test_apscheduler_wakes_the_job_in_real_time(db: Database) -> None:
     import asyncio
 
-    from bot.clock import SystemClock
+    from bot.core.clock import SystemClock
 
     scheduler = Scheduler(db, SystemClock())
     done = asyncio.Event()

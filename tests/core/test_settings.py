@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.db import Database
-from bot.errors import InvalidValue
-from bot.settings import Settings, SettingSpec, parse_value, register
+from bot.core.db import Database
+from bot.core.errors import InvalidValue
+from bot.core.settings import Settings, SettingSpec, parse_value, register
 
 
 async def test_unset_settings_read_as_defaults(settings: Settings) -> None:

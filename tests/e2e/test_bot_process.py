@@ -342,7 +342,7 @@ async def test_every_synced_command_answers_a_manager_in_time_without_an_unexpec
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """Each feature's commands through the real process: answered (or deferred) within Discord's 3 s, no crash."""
-    from bot.i18n import Catalog
+    from bot.core.i18n import Catalog
 
     unexpected = Catalog.load().t("en", "errors.unexpected", code="@@").split("@@")[0]
     server = build_server(discord_standin)

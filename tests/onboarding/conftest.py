@@ -9,7 +9,7 @@ import discord
 import pytest_asyncio
 from discord.ext import tasks
 
-from bot.client import HearthBot
+from bot.discord_glue.client import HearthBot
 from bot.onboarding.service import OnboardingService
 from tests.helpers import World
 

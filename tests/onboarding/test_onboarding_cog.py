@@ -7,7 +7,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.client import HearthBot
+from bot.discord_glue.client import HearthBot
 from cogs.onboarding_views import ACCEPT_ID, INTERESTS_ID, OPT_OUT_ID
 from tests.conftest import make_bot
 from tests.onboarding.conftest import Onboarding, bot_messages, quiet_timers, texts

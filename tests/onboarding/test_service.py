@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.clock import FrozenClock
-from bot.db import Database
-from bot.errors import InvalidValue, NotFound
-from bot.i18n import Catalog
+from bot.core.clock import FrozenClock
+from bot.core.db import Database
+from bot.core.errors import InvalidValue, NotFound
+from bot.core.i18n import Catalog
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings
 from bot.onboarding import templates
 from bot.onboarding.service import (
     BATCH_WELCOME,
@@ -18,8 +20,6 @@ from bot.onboarding.service import (
     UNANSWERED,
     OnboardingService,
 )
-from bot.scheduler import Scheduler
-from bot.settings import Settings
 
 G = 1000
 

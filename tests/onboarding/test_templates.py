@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.errors import InvalidValue
+from bot.core.errors import InvalidValue
 from bot.onboarding import templates
 from bot.onboarding.templates import DISCORD_LIMIT, PLACEHOLDERS
 

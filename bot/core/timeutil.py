@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.errors import InvalidValue
+from bot.core.errors import InvalidValue
 
 
 def zone(name: str) -> ZoneInfo:

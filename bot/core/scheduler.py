@@ -18,8 +18,8 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from bot.clock import Clock, from_ts, to_ts
-from bot.db import Database
+from bot.core.clock import Clock, from_ts, to_ts
+from bot.core.db import Database
 
 log = logging.getLogger(__name__)
 

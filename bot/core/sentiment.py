@@ -11,7 +11,7 @@ import threading
 import warnings
 from typing import Protocol
 
-from bot.language import guess_language
+from bot.core.language import guess_language
 
 __all__ = ["SentimentAnalyzers", "default_analyzers", "polarity"]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.clock import Clock, to_ts
-from bot.db import Database
+from bot.core.clock import Clock, to_ts
+from bot.core.db import Database
 
 
 class Notices:

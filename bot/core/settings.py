@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.clock import Clock, to_ts
-from bot.db import Database
-from bot.errors import InvalidValue
-from bot.i18n import LANGUAGES
-from bot.timeutil import zone
+from bot.core.clock import Clock, to_ts
+from bot.core.db import Database
+from bot.core.errors import InvalidValue
+from bot.core.i18n import LANGUAGES
+from bot.core.timeutil import zone
 
 Kind = Literal["channel", "role", "timezone", "language", "int", "float", "bool", "text"]
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import discord
 from discord import app_commands
 
-from bot.checks import NotManager
-from bot.errors import UserError
-from bot.i18n import lang_from_locale
-
-if TYPE_CHECKING:
-    from bot.client import HearthBot
+from bot.core.errors import UserError
+from bot.core.i18n import Catalog, lang_from_locale
+from bot.core.notices import Notices
+from bot.core.settings import Settings
+from bot.discord_glue.checks import NotManager
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,21 @@ SAFE_MENTIONS = discord.AllowedMentions(everyone=False, roles=False, users=True,
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-def hearth(interaction: discord.Interaction) -> HearthBot:
+class Host(Protocol):
+    """What the glue needs of the bot (HearthBot has it): typed without importing the client."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def notices(self) -> Notices: ...
+
+    catalog: Catalog
+
+    def get_guild(self, guild_id: int, /) -> discord.Guild | None: ...
+
+
+def hearth(interaction: discord.Interaction) -> Host:
     """Return the bot behind an interaction, typed."""
     return interaction.client  # type: ignore[return-value]
 
@@ -94,7 +107,7 @@ async def on_tree_error(interaction: discord.Interaction, error: app_commands.Ap
 
 
 async def safe_send(
-    bot: HearthBot,
+    bot: Host,
     channel: discord.abc.Messageable,
     content: str | None = None,
     *,
@@ -115,7 +128,7 @@ async def safe_send(
         return None
 
 
-async def report_problem(bot: HearthBot, guild_id: int, notice_key: str, key: str, **params: Any) -> None:
+async def report_problem(bot: Host, guild_id: int, notice_key: str, key: str, **params: Any) -> None:
     """Tell the server's managers about a setup problem, once, in plain words."""
     if not await bot.notices.first_time(guild_id, notice_key):
         return

@@ -6,7 +6,7 @@ from typing import Any
 
 from discord import Locale, app_commands
 
-from bot.i18n import Catalog, lang_from_locale
+from bot.core.i18n import Catalog, lang_from_locale
 
 
 def command_key(context: app_commands.TranslationContextTypes) -> str | None:

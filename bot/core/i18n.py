@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "data" / "locales"
+LOCALES_DIR = Path(__file__).resolve().parents[2] / "data" / "locales"
 
 
 class _Missing(dict[str, Any]):

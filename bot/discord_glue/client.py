@@ -15,16 +15,17 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.clock import Clock, SystemClock
-from bot.config import Config
-from bot.db import Database
-from bot.i18n import Catalog
-from bot.interactions import SAFE_MENTIONS, on_tree_error
-from bot.notices import Notices
-from bot.privacy import PrivacyRegistry
-from bot.scheduler import Scheduler
-from bot.settings import Settings
-from bot.translator import HearthTranslator
+from bot.core.clock import Clock, SystemClock
+from bot.core.config import Config
+from bot.core.db import Database
+from bot.core.i18n import Catalog
+from bot.core.notices import Notices
+from bot.core.privacy import PrivacyRegistry
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings
+from bot.discord_glue.interactions import SAFE_MENTIONS, on_tree_error
+from bot.discord_glue.translator import HearthTranslator
+from bot.services import Services, build_services
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,7 @@ def apply_endpoint_overrides(config: Config) -> None:
 class HearthBot(commands.Bot):
     """Hearth: services hang off the bot so cogs can reach them; domain code never sees the bot."""
 
-    db: Database
-    settings: Settings
-    scheduler: Scheduler
-    notices: Notices
+    services: Services
 
     def __init__(
         self,
@@ -100,7 +98,32 @@ class HearthBot(commands.Bot):
         self._closing = False
         self._closed = asyncio.Event()
         self._scheduler_started = False
-        self.privacy = PrivacyRegistry()
+
+    # The services cogs use most, by their short names.
+    @property
+    def db(self) -> Database:
+        """The one database connection."""
+        return self.services.db
+
+    @property
+    def settings(self) -> Settings:
+        """Per-server settings."""
+        return self.services.settings
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """Durable scheduled jobs."""
+        return self.services.scheduler
+
+    @property
+    def notices(self) -> Notices:
+        """One-off notices to managers."""
+        return self.services.notices
+
+    @property
+    def privacy(self) -> PrivacyRegistry:
+        """Members' data rights across features."""
+        return self.services.privacy
 
     def add_flusher(self, flush: Callable[[], Awaitable[None]]) -> None:
         """Register pending work to write out before the database closes (shutdown)."""
@@ -108,17 +131,15 @@ class HearthBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Open and migrate the database, build services, load cogs (the scheduler starts at on_ready)."""
-        self.db = await Database.open(self.config.db_path)
-        applied = await self.db.migrate()
+        db = await Database.open(self.config.db_path)
+        applied = await db.migrate()
         log.info(
             "database %s ready (schema %d, %d applied)",
             self.config.db_path,
-            await self.db.schema_version(),
+            await db.schema_version(),
             len(applied),
         )
-        self.settings = Settings(self.db, self.clock)
-        self.notices = Notices(self.db, self.clock)
-        self.scheduler = Scheduler(self.db, self.clock)
+        self.services = await build_services(self.config, db, self.clock, self.catalog)
         await self.tree.set_translator(HearthTranslator(self.catalog))
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         for name in self._extensions:
@@ -162,9 +183,8 @@ class HearthBot(commands.Bot):
                     await flush()
                 except Exception:
                     log.exception("flush failed during shutdown")
-            if hasattr(self, "scheduler"):
+            if hasattr(self, "services"):
                 await self.scheduler.shutdown()
-            if hasattr(self, "db"):
                 await self.db.close()
             log.info("shutdown complete")
         finally:

@@ -1,0 +1,1 @@
+"""The pure core: database, migrations, scheduler, settings, catalogs, clock, errors, privacy; no Discord."""
