@@ -10,13 +10,15 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 
 from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
 from bot.activity.rollups import probe_writer
 from bot.core.config import Config, ConfigError, load_config, setup_logging
 from bot.core.db import Database, MigrationError, discover_migrations
-from bot.core.i18n import Catalog
+from bot.core.i18n import LOCALES_DIR, Catalog
 
 log = logging.getLogger("bot")
 
@@ -52,11 +54,20 @@ def out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
+def version() -> str:
+    """The installed Hearth version."""
+    try:
+        return metadata.version("hearth")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Describe the CLI."""
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Hearth, a Discord bot for small communities."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser(
         "run",
@@ -205,15 +216,7 @@ async def check(config: Config) -> int:
         out("ok: token present")
     out(f"ok: log level {config.log_level}")
     problems.extend(_check_sqlite())
-    try:
-        catalog = Catalog.load()
-        missing = {lang: keys for lang, keys in catalog.missing().items() if keys}
-        if missing:
-            problems.append(f"message catalog keys missing: {missing}")
-        else:
-            out(f"ok: message catalogs ({len(catalog.messages['en'])} keys in English and French)")
-    except ValueError as exc:
-        problems.append(f"message catalogs: {exc}")
+    problems.extend(check_catalogs())
     try:
         latest = len(discover_migrations())
         out(f"ok: {latest} migrations")
@@ -225,6 +228,22 @@ async def check(config: Config) -> int:
         out(f"error: {problem}")
     out("check failed" if problems else "check passed")
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def check_catalogs(directory: Path = LOCALES_DIR) -> list[str]:
+    """Find the catalogs' problems: unreadable, empty (a broken install) or with keys missing."""
+    try:
+        catalog = Catalog.load(directory)
+    except ValueError as exc:
+        return [f"message catalogs: {exc}"]
+    empty = [lang for lang, messages in catalog.messages.items() if not messages]
+    if empty:
+        return [f"message catalogs empty for {', '.join(empty)} (looked in {directory})"]
+    missing = {lang: keys for lang, keys in catalog.missing().items() if keys}
+    if missing:
+        return [f"message catalog keys missing: {missing}"]
+    out(f"ok: message catalogs ({len(catalog.messages['en'])} keys in English and French)")
+    return []
 
 
 def _check_sqlite() -> list[str]:
@@ -244,9 +263,9 @@ def _check_sqlite() -> list[str]:
 async def _check_database(config: Config, latest: int) -> list[str]:
     path = config.db_path
     if not path.exists():
-        folder = path.parent if path.parent.exists() else path.parent.parent
+        folder = next(p for p in path.parents if p.exists())  # the first folder that exists, created below it
         if not os.access(folder, os.W_OK):
-            return [f"cannot create the database in {path.parent}: not writable"]
+            return [f"cannot create the database in {path.parent}: {folder} is not writable"]
         out(f"ok: database {path} will be created on first start")
         return []
     db = await Database.open(path)

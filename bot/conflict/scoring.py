@@ -25,6 +25,7 @@ from itertools import chain, compress, pairwise
 from pathlib import Path
 
 from bot.core.language import guess_language
+from bot.core.resources import data_path
 
 __all__ = [
     "DATA_DIR",
@@ -41,7 +42,7 @@ __all__ = [
     "score_message",
 ]
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data" / "conflict"
+DATA_DIR = data_path("conflict")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "neg_sent",

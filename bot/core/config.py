@@ -9,15 +9,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dotenv import dotenv_values
+from platformdirs import user_data_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DB_PATH = PROJECT_ROOT / "data" / "hearth.db"
+# Per-user and absolute: the same database whatever directory the bot is started from, outside the
+# installed code (a `pip install .` puts the code in site-packages, which upgrades replace).
+DEFAULT_DB_PATH = user_data_path("hearth", appauthor=False) / "hearth.db"
+# Where versions before 0.2 kept it, beside a checkout; still used when it exists, so an upgrade
+# never silently starts on a new, empty database.
+LEGACY_DB_PATH = PROJECT_ROOT / "data" / "hearth.db"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Every key the bot reads, with the comment `.env.example` carries; a test keeps them in step.
 KEYS: dict[str, str] = {
     "DISCORD_TOKEN": "Bot token from https://discord.com/developers/applications (Bot tab). Required to run.",
-    "HEARTH_DB_PATH": "SQLite database file; created on first start. Default: data/hearth.db",
+    "HEARTH_DB_PATH": "SQLite database file; created on first start. A relative path is relative to this file's folder. Default: a per-user data folder (python -m bot check prints it)",
     "HEARTH_LOG_LEVEL": "DEBUG, INFO, WARNING, ERROR or CRITICAL. Default: INFO",
     "HEARTH_DEV_GUILD_ID": "Optional server id: slash commands are synced there instantly at start.",
     "HEARTH_DISCORD_API_BASE": "TEST ONLY: REST base URL of a local Discord stand-in. Leave unset.",
@@ -46,13 +52,27 @@ class Config:
         return bool(self.token)
 
 
+def default_env_file() -> Path:
+    """The `.env` to read: the current directory's, else the checkout's (beside README.md)."""
+    here = Path.cwd() / ".env"
+    return here if here.is_file() else PROJECT_ROOT / ".env"
+
+
+def default_db_path() -> Path:
+    """The database when HEARTH_DB_PATH is unset: the legacy checkout file if it exists, else per-user."""
+    return LEGACY_DB_PATH if LEGACY_DB_PATH.is_file() else DEFAULT_DB_PATH
+
+
 def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Config:
     """Build the config from `.env` (if present) overlaid by the process environment."""
-    env_file = env_file if env_file is not None else PROJECT_ROOT / ".env"
+    env_file = env_file if env_file is not None else default_env_file()
     values: dict[str, str] = {}
+    from_file: dict[str, str] = {}
     if env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
+        from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        values.update(from_file)
+    environment = os.environ if environ is None else environ
+    values.update(environment)
 
     def get(key: str) -> str | None:
         raw = values.get(key)
@@ -70,7 +90,12 @@ def load_config(environ: Mapping[str, str] | None = None, env_file: Path | None 
         dev_guild_id = int(guild_raw)
 
     db_raw = get("HEARTH_DB_PATH")
-    db_path = Path(db_raw).expanduser() if db_raw else DEFAULT_DB_PATH
+    db_path = Path(db_raw).expanduser() if db_raw else default_db_path()
+    if not db_path.is_absolute():
+        # A path written in .env is relative to that file, not to wherever the bot is started from.
+        base = env_file.resolve().parent if "HEARTH_DB_PATH" not in environment else Path.cwd()
+        db_path = base / db_path
+    db_path = db_path.resolve()
     if db_path.is_dir():
         raise ConfigError(f"HEARTH_DB_PATH points to a folder, not a file: {db_path}")
 

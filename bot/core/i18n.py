@@ -14,11 +14,13 @@ import string
 from pathlib import Path
 from typing import Any
 
+from bot.core.resources import data_path
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
-LOCALES_DIR = Path(__file__).resolve().parents[2] / "data" / "locales"
+LOCALES_DIR = data_path("locales")
 
 
 class _Missing(dict[str, Any]):

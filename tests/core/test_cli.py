@@ -75,3 +75,19 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
 def test_token_never_printed_by_check(tmp_path: Path) -> None:
     result = run_cli("check", env_extra={"DISCORD_TOKEN": "MTAx.secret-token-value"}, tmp_path=tmp_path)
     assert "secret-token-value" not in result.stdout + result.stderr
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    result = run_cli("--version", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("python -m bot ") and result.stdout.split()[-1][0].isdigit()
+
+
+def test_check_fails_when_the_catalogs_are_empty(tmp_path: Path) -> None:
+    from bot.__main__ import check_catalogs
+
+    for lang in ("en", "fr"):
+        (tmp_path / lang).mkdir()
+    problems = check_catalogs(tmp_path)
+    assert problems and "empty" in problems[0] and str(tmp_path) in problems[0]
+    assert check_catalogs() == []

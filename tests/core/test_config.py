@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.config import KEYS, PROJECT_ROOT, ConfigError, RedactSecrets, load_config
+from bot.core.config import (
+    DEFAULT_DB_PATH,
+    KEYS,
+    LEGACY_DB_PATH,
+    PROJECT_ROOT,
+    ConfigError,
+    RedactSecrets,
+    default_db_path,
+    load_config,
+)
 
 
 def test_env_example_lists_every_key_with_a_comment() -> None:
@@ -31,7 +40,7 @@ def test_environment_overrides_dotenv_file(tmp_path: Path) -> None:
 def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
     config = load_config({}, tmp_path / "missing.env")
     assert config.token is None and not config.has_token
-    assert config.db_path == PROJECT_ROOT / "data" / "hearth.db"
+    assert config.db_path == default_db_path() and config.db_path.is_absolute()
     assert config.dev_guild_id is None and config.api_base is None
 
 
@@ -69,3 +78,29 @@ def test_redaction_filter_masks_token_in_messages_and_tracebacks() -> None:
     assert "tok123" not in record.getMessage()
     assert record.exc_text is not None and "tok123" not in record.exc_text
     assert "[redacted]" in record.getMessage()
+
+
+def test_default_database_is_per_user_and_absolute_unless_a_checkout_already_has_one() -> None:
+    assert DEFAULT_DB_PATH.is_absolute() and PROJECT_ROOT not in DEFAULT_DB_PATH.parents
+    assert default_db_path() == (LEGACY_DB_PATH if LEGACY_DB_PATH.is_file() else DEFAULT_DB_PATH)
+
+
+def test_relative_database_path_in_env_file_is_relative_to_that_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "deploy"
+    folder.mkdir()
+    (folder / ".env").write_text("HEARTH_DB_PATH=state/hearth.db\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config({}, folder / ".env")
+    assert config.db_path == folder / "state" / "hearth.db"
+
+
+def test_relative_database_path_from_the_environment_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = load_config({"HEARTH_DB_PATH": "x.db"}, tmp_path / "missing.env")
+    assert config.db_path == tmp_path.resolve() / "x.db"

@@ -1,0 +1,1 @@
+"""Shipped defaults (catalogs, lexicons, the conflict model), installed as the package `hearth_data`."""
