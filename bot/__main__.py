@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
 from bot.activity.rollups import probe_writer
+from bot.core.backup import BackupError, backup_database
 from bot.core.config import Config, ConfigError, load_config, setup_logging
 from bot.core.db import Database, MigrationError, discover_migrations
 from bot.core.i18n import LOCALES_DIR, Catalog
@@ -23,6 +24,7 @@ from bot.core.i18n import LOCALES_DIR, Catalog
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_TOKEN = 0, 1, 2
+EXIT_USAGE = EXIT_NO_TOKEN  # the person at the terminal must fix something: the message says what
 
 # View Channels, Send Messages, Send Messages in Threads, Embed Links, Attach Files,
 # Read Message History, Add Reactions, Manage Roles (member/interest roles), Manage Channels (slow mode).
@@ -89,6 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate configuration and database without connecting",
         description="Validate configuration, message catalogs, migrations and the database without connecting to Discord. A missing token is a warning here.",
     )
+    backup = sub.add_parser(
+        "backup",
+        help="copy the database safely, even while the bot runs",
+        description="Copy the live database to FILE with SQLite's online backup API; safe while the bot "
+        "runs. To restore: stop the bot, replace the database file (HEARTH_DB_PATH, shown by `check`) "
+        "with the copy, start the bot.",
+    )
+    backup.add_argument("file", type=Path, help="the new file to write (must not exist)")
     add_import_cli(sub)
     conflict = sub.add_parser(
         "conflict",
@@ -125,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(check(config))
     if command == "migrate":
         return asyncio.run(migrate(config))
+    if command == "backup":
+        return run_backup(config, args.file)
     if command == "import":
         return run_import(args, config.db_path)
     if not config.has_token:
@@ -174,6 +186,18 @@ def _stop(bot: object, sig: signal.Signals) -> None:
     task = asyncio.get_running_loop().create_task(bot.close())  # type: ignore[attr-defined]
     _STOPPING.add(task)
     task.add_done_callback(_STOPPING.discard)
+
+
+def run_backup(config: Config, target: Path) -> int:
+    """Write a consistent copy of the database; exit 2 with the reason when it can't."""
+    try:
+        result = backup_database(config.db_path, target.expanduser().resolve())
+    except BackupError as exc:
+        sys.stderr.write(f"Backup not made: {exc}\n")
+        return EXIT_USAGE
+    size = result.size_bytes / 1_000_000
+    out(f"backed up {config.db_path} to {result.target} ({size:.1f} MB, schema {result.schema_version})")
+    return EXIT_OK
 
 
 async def migrate(config: Config) -> int:

@@ -84,6 +84,8 @@ class HearthBot(commands.Bot):
         extensions: list[str] | None = None,
         catalog: Catalog | None = None,
     ) -> None:
+        # Hearth never joins voice: no warning at every start that the voice libraries are missing.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=INTENTS,

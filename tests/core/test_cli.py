@@ -64,7 +64,7 @@ def test_check_reports_a_bad_setting_and_fails(tmp_path: Path) -> None:
     assert "HEARTH_LOG_LEVEL" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["", "run", "migrate", "sync", "check"])
+@pytest.mark.parametrize("command", ["", "run", "migrate", "sync", "check", "backup"])
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     args = [command, "--help"] if command else ["--help"]
     result = run_cli(*args, tmp_path=tmp_path)
@@ -91,3 +91,15 @@ def test_check_fails_when_the_catalogs_are_empty(tmp_path: Path) -> None:
     problems = check_catalogs(tmp_path)
     assert problems and "empty" in problems[0] and str(tmp_path) in problems[0]
     assert check_catalogs() == []
+
+
+def test_no_voice_warnings_when_the_bot_is_built(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import discord
+
+    from bot.core.config import Config
+    from bot.discord_glue.client import HearthBot
+
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # as on a fresh process
+    with caplog.at_level("WARNING"):
+        HearthBot(Config(token=None, db_path=tmp_path / "x.db"))
+    assert not [r for r in caplog.records if "voice" in r.getMessage()]
