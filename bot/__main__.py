@@ -51,6 +51,24 @@ Then run `python -m bot` again. `python -m bot check` validates the rest of the 
 """
 
 
+SCORE_FORMAT = """\
+input, one JSON object per line:
+  {"id": any, "lang": "en" | "fr" | null,
+   "messages": [{"author": "...", "text": "...", "reply_to": INDEX}, ...]}
+  lang null or missing: detected. reply_to (optional): the index of an earlier message it answers.
+
+output, one line per input line:
+  {"id": ..., "score": 0.0-1.0, "flag": true | false}
+  a line that can't be scored: {"id": ..., "score": 0.0, "flag": false, "error": CODE}
+  CODE: invalid_json, not_an_object, no_messages, invalid_message
+
+example:
+  $ echo '{"id": 1, "messages": [{"author": "a", "text": "you are an idiot"}]}' \\
+      | python -m bot conflict score
+  {"id": 1, "score": 0.4000, "flag": true}
+"""
+
+
 def out(text: str = "") -> None:
     """Write a line for the person at the terminal."""
     sys.stdout.write(text + "\n")
@@ -110,7 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
         "score",
         help="score JSON Lines snippets from stdin, one output line per input line",
         description="Read JSON Lines conversation snippets on stdin and write one JSON line per input "
-        "line ({id, score, flag}) on stdout, in order. See bot/conflict/cli.py for the format.",
+        "line on stdout, in order. The LAST message of each snippet is scored; the earlier ones are its "
+        "context.",
+        epilog=SCORE_FORMAT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     return parser
 

@@ -60,6 +60,29 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
+def _check_message(path: Path, index: int, message: Any) -> None:
+    """Refuse a malformed message before anything is written, naming the file and the message."""
+    where = f"{path}: message {message.get('id', f'#{index + 1}') if isinstance(message, dict) else f'#{index + 1}'}"
+    if not isinstance(message, dict):
+        raise ImportFormatError(f"{where}: not a JSON object")
+    try:
+        int(message["id"])
+        int(message["author"]["id"])
+        _ts(message["timestamp"])
+        reference = message.get("reference") or {}
+        if reference.get("messageId"):
+            int(reference["messageId"])
+        for mention in message.get("mentions") or ():
+            int(mention["id"])
+        for reaction in message.get("reactions") or ():
+            for user in reaction.get("users") or ():
+                int(user["id"])
+    except KeyError as exc:
+        raise ImportFormatError(f"{where}: missing field {exc.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ImportFormatError(f"{where}: {exc}") from None
+
+
 def _channel_ids(channel: dict[str, Any]) -> tuple[int, int | None]:
     """Return (channel, thread): a thread's export names its parent channel as its category."""
     channel_id = int(channel["id"])
@@ -72,7 +95,18 @@ async def import_files(
     db: Database, clock: Clock, paths: Iterable[Path | str], *, settings: Settings | None = None
 ) -> ImportReport:
     """Load DiscordChatExporter exports into the activity tables, idempotently; return what happened."""
-    exports = [_load(Path(p)) for p in paths]
+    files = [Path(p) for p in paths]
+    exports = [_load(p) for p in files]
+    for path, export in zip(files, exports, strict=True):
+        if not isinstance(export["messages"], list):
+            raise ImportFormatError(f"{path}: 'messages' is not a list")
+        try:
+            int(export["guild"]["id"])
+            _channel_ids(export["channel"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ImportFormatError(f"{path}: the guild or channel has no usable id ({exc})") from None
+        for index, message in enumerate(export["messages"]):
+            _check_message(path, index, message)
     pipeline = ActivityPipeline(db, clock, settings or Settings(db, clock), batch_size=5_000)
     await pipeline.warm()
     authors: dict[int, int] = {}
@@ -162,6 +196,11 @@ async def _message_count(db: Database, guilds: set[int]) -> int:
     return total
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 file', '2 files' (English terminal output)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def add_cli(subparsers: Any) -> None:
     """Add `python -m bot import FILE…`."""
     parser = subparsers.add_parser(
@@ -186,17 +225,18 @@ async def _run(files: list[Path], db_path: Path) -> int:
         await db.migrate()
         report = await import_files(db, SystemClock(), files)
     except ImportFormatError as exc:
-        sys.stderr.write(f"Import failed: {exc}\n")
-        return 1
+        sys.stderr.write(f"Import failed, nothing was imported: {exc}\n")
+        return 2
     finally:
         await db.close()
     sys.stdout.write(
-        f"imported {report.files} files: {report.messages_read} messages read, {report.messages_added} new,"
-        f" {report.reactions_read} reactions, {report.joins_read} joins, {report.skipped_bots} bot messages skipped\n"
+        f"imported {plural(report.files, 'file')}: {plural(report.messages_read, 'message')} read,"
+        f" {report.messages_added} new, {plural(report.reactions_read, 'reaction')},"
+        f" {plural(report.joins_read, 'join')}, {plural(report.skipped_bots, 'bot message')} skipped\n"
     )
     if report.reactions_without_users:
         sys.stdout.write(
-            f"{report.reactions_without_users} reactions had no user list in the export (re-export with a"
-            " recent DiscordChatExporter to count them)\n"
+            f"{plural(report.reactions_without_users, 'reaction')} had no user list in the export (re-export"
+            " with a recent DiscordChatExporter to count them)\n"
         )
     return 0

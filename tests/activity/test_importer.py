@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,38 @@ def test_cli_imports_files_into_the_configured_database(
     assert "4 messages read, 3 new" in capsys.readouterr().out
     assert main(["import", *map(str, exports)]) == 0
     assert "4 messages read, 0 new" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("broken", "words"),
+    [
+        ({"author": None}, "message 42"),
+        ({"timestamp": "yesterday"}, "message 42"),
+        ({"author": {"name": "no id"}}, "missing field 'id'"),
+        ({"mentions": [{"id": "not-a-number"}]}, "message 42"),
+    ],
+)
+def test_cli_names_the_file_and_message_of_malformed_input_exits_2_and_imports_nothing(
+    exports: list[Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    broken: dict[str, Any],
+    words: str,
+) -> None:
+    bad = _export(
+        tmp_path / "bad.json",
+        {"id": "222", "type": "GuildTextChat", "name": "general"},
+        [
+            _msg(41, 7, "2025-05-01T09:00:00+00:00"),
+            {**_msg(42, 7, "2025-05-01T09:01:00+00:00"), **broken},
+        ],
+    )
+    monkeypatch.setenv("HEARTH_DB_PATH", str(tmp_path / "cli.db"))
+    assert main(["import", str(exports[0]), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and words in err and "nothing was imported" in err
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        assert conn.execute("SELECT COUNT(*) FROM activity_messages").fetchone()[0] == 0
+    assert main(["import", str(exports[1])]) == 0
+    assert "imported 1 file: 1 message read, 1 new" in capsys.readouterr().out

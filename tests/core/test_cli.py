@@ -103,3 +103,23 @@ def test_no_voice_warnings_when_the_bot_is_built(tmp_path: Path, caplog: pytest.
     with caplog.at_level("WARNING"):
         HearthBot(Config(token=None, db_path=tmp_path / "x.db"))
     assert not [r for r in caplog.records if "voice" in r.getMessage()]
+
+
+def test_conflict_score_help_documents_the_format_with_an_example_that_is_true(tmp_path: Path) -> None:
+    result = run_cli("conflict", "score", "--help", tmp_path=tmp_path)
+    assert result.returncode == 0
+    for words in ('"messages"', '"reply_to"', '"score"', '"flag"', "invalid_json", "example:"):
+        assert words in result.stdout, words
+    lines = result.stdout.splitlines()
+    echo = next(line for line in lines if "$ echo" in line)
+    snippet = echo.split("echo '", 1)[1].rsplit("'", 1)[0]
+    expected = lines[lines.index(echo) + 2].strip()
+    scored = subprocess.run(
+        [sys.executable, "-m", "bot", "conflict", "score"],
+        input=snippet + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert scored.stdout.strip() == expected
