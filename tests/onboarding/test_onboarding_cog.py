@@ -369,6 +369,18 @@ async def test_an_answered_first_message_pings_nobody(ob: Onboarding) -> None:
     assert {s.key: s.count for s in funnel.steps}["replied"] == 1
 
 
+async def test_talking_after_a_newcomer_is_not_answering_them(ob: Onboarding) -> None:
+    # "Got a reply" is a reply or a mention by someone else (bot/core/members.py), for the ping too.
+    world = ob.world
+    alice = await ob.join("alice")
+    await alice.send(world.general, "hello, I'm new here")
+    await ob.later(60)
+    await world.member.send(world.general, "did anyone see the match last night?")
+    await ob.later(20 * 60)
+    [ping] = bot_messages(ob.staff, world.bot.user.id)  # type: ignore[union-attr]
+    assert alice.mention in ping.content
+
+
 async def test_messages_from_bots_and_old_members_are_ignored(ob: Onboarding) -> None:
     world = ob.world
     await world.member.send(world.general, "I have been here forever")
