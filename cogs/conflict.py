@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.conflict.flags import PURGE_KIND, FlagOutcome, FlagService, IncomingMessage, Status
-from bot.core.errors import InvalidValue, UserError
+from bot.core.errors import UserError
 from bot.core.language import guess_language
 from bot.core.scheduler import Job
 from bot.core.sentiment import polarity
@@ -306,17 +306,6 @@ class ConflictCog(
     async def enabled(self, interaction: discord.Interaction, enabled: bool) -> None:
         """Turn conflict flagging on or off."""
         await self._set(interaction, "conflict_enabled", enabled)
-
-    @settings.command(name="channel", description="Choose the moderators' channel where flags are posted")
-    @app_commands.describe(channel="A channel only moderators can read")
-    async def channel(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-        """Choose the moderators' channel where flags are posted."""
-        assert interaction.guild is not None
-        perms = channel.permissions_for(interaction.guild.me)
-        if not (perms.view_channel and perms.send_messages and perms.embed_links):
-            raise InvalidValue("errors.channel_not_postable", channel=channel.mention)
-        await self.bot.settings.set(interaction.guild.id, "moderator_channel", channel.id, kinds=("channel",))
-        await self._saved(interaction, "moderator_channel", channel.mention)
 
     @settings.command(name="exclude", description="Never flag conversations in a channel")
     @app_commands.describe(channel="The channel to leave alone")

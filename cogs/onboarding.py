@@ -599,6 +599,7 @@ class OnboardingCog(
         """Show the onboarding funnel for a period."""
         assert interaction.guild_id is not None
         until = self.bot.clock.now() + timedelta(seconds=1)  # include who joined this very second
+        await self.bot.services.activity.flush()  # the member facts are written in batches
         funnel = await self.service.funnel(interaction.guild_id, until - timedelta(days=days), until)
         lang = await language_for(interaction)
         await send_reply(interaction, embed=self.funnel_embed(funnel, lang, days))

@@ -169,6 +169,7 @@ class StatsCog(commands.GroupCog, group_name="stats", group_description="Communi
     async def funnel(self, interaction: discord.Interaction, weeks: Weeks = 8) -> None:
         """How newcomers get started, by join week."""
         assert interaction.guild_id is not None
+        await self.bot.services.activity.flush()  # the member facts are written in batches
         data = await self.metrics.funnel(interaction.guild_id, weeks * 7)
         embed, t = await self._embed(interaction, "funnel", weeks=weeks)
 

@@ -19,6 +19,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.activity.rollups import DAY, HOUR
+from bot.core import members as facts
 from bot.core.clock import Clock, to_ts
 from bot.core.db import Database
 from bot.core.settings import Settings, SettingSpec, register
@@ -433,44 +434,28 @@ class MetricsService:
     # ------------------------------------------------------------------ funnel
 
     async def funnel(self, guild_id: int, days: int = 56, end: datetime | None = None) -> Funnel:
-        """Return the newcomer funnel for members who joined in the period, per join week.
+        """Return the newcomer funnel for members whose first join is in the period, per join week.
 
-        A newcomer "got a reply" when one of the messages of their first two weeks was answered.
+        The definition (anchor, spoke, got a reply, back in week 2) is `bot.core.members`, shared
+        with /onboarding stats.
         """
         span = self.span(days, end)
         today = to_ts(self._clock.now()) // DAY
-        rows = await self._db.fetchall(
-            "SELECT m.user_id, m.joined_at,"
-            " (SELECT MIN(a.created_at) FROM activity_messages a WHERE a.guild_id = m.guild_id"
-            "   AND a.author_id = m.user_id AND a.created_at >= m.joined_at) AS first_message,"
-            " (SELECT MIN(a.first_reply_at) FROM activity_messages a WHERE a.guild_id = m.guild_id"
-            "   AND a.author_id = m.user_id AND a.created_at >= m.joined_at"
-            "   AND a.created_at < m.joined_at + 14 * 86400) AS first_reply,"
-            " EXISTS (SELECT 1 FROM activity_daily_member d WHERE d.guild_id = m.guild_id"
-            "   AND d.user_id = m.user_id AND d.day BETWEEN m.joined_at / 86400 + 7 AND m.joined_at / 86400 + 13)"
-            "   AS returned"
-            " FROM members m WHERE m.guild_id = ? AND m.is_bot = 0 AND m.joined_at >= ? AND m.joined_at < ?",
-            (guild_id, span.start_ts, span.end_ts),
-        )
-        by_week: dict[int, list[tuple[int, int | None, int | None, int]]] = defaultdict(list)
-        for row in rows:
-            by_week[week_of(row["joined_at"] // DAY)].append(
-                (row["joined_at"], row["first_message"], row["first_reply"], row["returned"])
-            )
+        by_week: dict[int, list[facts.Newcomer]] = defaultdict(list)
+        for newcomer in await facts.newcomers(self._db, guild_id, span.start_ts, span.end_ts):
+            by_week[week_of(newcomer.first_joined_at // DAY)].append(newcomer)
 
-        def step(week_start_day: date, members: list[tuple[int, int | None, int | None, int]]) -> FunnelStep:
-            delays = [
-                reply - first for _, first, reply, _ in members if first is not None and reply is not None
-            ]
-            eligible = [m for m in members if m[0] // DAY + 14 <= today]
+        def step(week_start_day: date, group: list[facts.Newcomer]) -> FunnelStep:
+            counts = facts.count(group, today)
+            delays = counts.reply_delays
             return FunnelStep(
                 week_start=week_start_day,
-                joined=len(members),
-                spoke=sum(1 for m in members if m[1] is not None),
-                got_reply=len(delays),
+                joined=counts.joined,
+                spoke=counts.spoke,
+                got_reply=counts.got_reply,
                 median_reply_seconds=statistics.median(delays) if delays else None,
-                eligible_week2=len(eligible),
-                returned_week2=sum(1 for m in eligible if m[3]),
+                eligible_week2=counts.eligible_week2,
+                returned_week2=counts.returned_week2,
             )
 
         weeks = []
@@ -480,7 +465,7 @@ class MetricsService:
                 hidden += 1
                 continue
             weeks.append(step(week_start(week), by_week[week]))
-        everyone = [m for members in by_week.values() for m in members]
+        everyone = [m for group in by_week.values() for m in group]
         return Funnel(tuple(weeks), step(day_date(span.first), everyone), hidden)
 
     # ------------------------------------------------------------------ retention

@@ -28,6 +28,7 @@ from bot.activity import rollups
 from bot.core.clock import Clock, to_ts
 from bot.core.db import Database
 from bot.core.language import guess_language
+from bot.core.members import answered_by
 from bot.core.sentiment import polarity
 from bot.core.settings import Settings, SettingSpec, register
 from bot.core.signals import MessageSignal
@@ -119,8 +120,11 @@ class ActivityPipeline:
         self._optouts = {
             (r[0], r[1]) for r in await self._db.fetchall("SELECT guild_id, user_id FROM activity_optouts")
         }
-        rows = await self._db.fetchall("SELECT guild_id, user_id, joined_at, first_message_at FROM members")
+        rows = await self._db.fetchall(
+            "SELECT guild_id, user_id, COALESCE(first_joined_at, joined_at), first_message_at FROM members"
+        )
         self._spoken = {(r[0], r[1]) for r in rows if r[3] is not None}
+        # Newcomers are counted from their first join (bot/core/members.py), not a later return.
         self._joined = {(r[0], r[1]): r[2] for r in rows if r[2] is not None}
 
     def is_opted_out(self, guild_id: int, user_id: int) -> bool:
@@ -182,6 +186,10 @@ class ActivityPipeline:
         keep_days = self._keep_days.get(guild_id)
         if keep_days is None:
             keep_days = self._keep_days[guild_id] = int(await self._settings.get(guild_id, "keep_text_days"))
+        if mentions:
+            # A mention answers the members it names (a reply is matched in the batch, by its author).
+            for target in answered_by(author_id, None, mentions):
+                self._ops.append(("mention", (guild_id, target, author_id, created)))
         if keep_days and text:
             expires = created_at + timedelta(days=min(int(keep_days), 30))
             if expires > self._clock.now():
@@ -245,7 +253,8 @@ class ActivityPipeline:
         if (guild_id, user_id) in self._optouts:
             return
         if not is_bot:
-            self._joined[(guild_id, user_id)] = to_ts(at)
+            when = to_ts(at)
+            self._joined[(guild_id, user_id)] = min(when, self._joined.get((guild_id, user_id), when))
         self._op("join", guild_id, user_id, to_ts(at), is_bot)
 
     async def handle_leave(self, guild_id: int, user_id: int, at: datetime) -> None:
@@ -456,7 +465,8 @@ class ActivityPipeline:
         """Return everything stored about a member, as plain JSON-ready values."""
         await self.flush()
         tables = {
-            "member": "SELECT joined_at, left_at, first_message_at FROM members WHERE guild_id = ? AND user_id = ?",
+            "member": "SELECT first_joined_at, joined_at, left_at, first_message_at, first_reply_at FROM members"
+            " WHERE guild_id = ? AND user_id = ?",
             "join_leave": "SELECT kind, at FROM member_events WHERE guild_id = ? AND user_id = ? ORDER BY at",
             "messages": "SELECT message_id, channel_id, thread_id, created_at, length, mention_count,"
             " attachment_count, compound, lang, reply_to_message_id, reply_to_author_id, is_question,"
@@ -486,6 +496,8 @@ def _op_concerns(op: tuple[str, tuple[Any, ...]], guild_id: int, user_id: int) -
         return bool(args[1] == user_id)
     if kind == "react":
         return bool(args[3] == user_id)
+    if kind == "mention":
+        return user_id in (args[1], args[2])
     if kind == "unreact":
         return bool(args[2] == user_id)
     return False
@@ -498,6 +510,7 @@ _OPS: dict[str, Any] = {
     "unreact": rollups.remove_reaction,
     "join": rollups.member_joined,
     "leave": rollups.member_left,
+    "mention": rollups.member_mentioned,
     "thread": rollups.thread_created,
 }
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.core.members import REPLY_WINDOW
+
 DAY = 86_400
 HOUR = 3_600
 BLOCK = 600  # activity is counted in 10-minute blocks so that a burst of messages weighs little
@@ -170,6 +172,21 @@ _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
         (),
     ),
     (f"INSERT INTO activity_messages ({_COLS}) SELECT {_COLS} FROM activity_staging", ()),
+    # A member's first reply received (bot/core/members.py): a reply by someone else within the window
+    # after their first message (written above, so a first message and its reply may share a batch).
+    # Mentions arrive as "mention" ops (`member_mentioned`); replies whose author Discord did not
+    # resolve were looked up in the first statement.
+    (
+        "UPDATE members AS m SET first_reply_at = MIN(COALESCE(m.first_reply_at, r.t), r.t)"
+        " FROM (SELECT s.guild_id AS g, s.reply_to_author_id AS u, MIN(s.created_at) AS t"
+        "       FROM activity_staging s JOIN members mm"
+        "         ON mm.guild_id = s.guild_id AND mm.user_id = s.reply_to_author_id"
+        "       WHERE s.reply_to_author_id != s.author_id AND mm.first_message_at IS NOT NULL"
+        "         AND s.created_at >= mm.first_message_at AND s.created_at < mm.first_message_at + ?"
+        "       GROUP BY 1, 2) AS r"
+        " WHERE m.guild_id = r.g AND m.user_id = r.u AND m.is_bot = 0",
+        (REPLY_WINDOW,),
+    ),
     # Replies in this batch answer earlier messages (or each other): keep the earliest reply time.
     (
         "UPDATE activity_messages AS m SET first_reply_at = MIN(COALESCE(m.first_reply_at, r.t), r.t)"
@@ -390,17 +407,31 @@ async def remove_reaction(
 async def member_joined(
     conn: aiosqlite.Connection, guild_id: int, user_id: int, at: int, is_bot: bool
 ) -> None:
-    """Record a join (a return clears the earlier leave)."""
+    """Record a join (a return clears the earlier leave; the first join stays the anchor)."""
     await conn.execute(
         "INSERT OR IGNORE INTO member_events (guild_id, user_id, kind, at) VALUES (?, ?, 'join', ?)",
         (guild_id, user_id, at),
     )
     await conn.execute(
-        "INSERT INTO members (guild_id, user_id, joined_at, is_bot) VALUES (?, ?, ?, ?)"
+        "INSERT INTO members (guild_id, user_id, joined_at, first_joined_at, is_bot) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT DO UPDATE SET"
         " left_at = CASE WHEN excluded.joined_at >= COALESCE(joined_at, 0) THEN NULL ELSE left_at END,"
-        " joined_at = MAX(COALESCE(joined_at, 0), excluded.joined_at), is_bot = excluded.is_bot",
-        (guild_id, user_id, at, int(is_bot)),
+        " joined_at = MAX(COALESCE(joined_at, 0), excluded.joined_at),"
+        " first_joined_at = MIN(COALESCE(first_joined_at, excluded.first_joined_at), excluded.first_joined_at),"
+        " is_bot = excluded.is_bot",
+        (guild_id, user_id, at, at, int(is_bot)),
+    )
+
+
+async def member_mentioned(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, author_id: int, at: int
+) -> None:
+    """Another member mentioned this one: their first reply received, if within the window (see members.py)."""
+    await conn.execute(
+        "UPDATE members SET first_reply_at = MIN(COALESCE(first_reply_at, ?), ?)"
+        " WHERE guild_id = ? AND user_id = ? AND user_id != ? AND is_bot = 0 AND first_message_at IS NOT NULL"
+        " AND ? >= first_message_at AND ? < first_message_at + ?",
+        (at, at, guild_id, user_id, author_id, at, at, REPLY_WINDOW),
     )
 
 

@@ -8,6 +8,11 @@ scheduler jobs keyed by member, so a restart neither loses nor repeats them; eac
 Every member message passes through `message_seen`; it reads no table: the few members it cares
 about (newcomers still tracked, first messages still unanswered) are kept in memory, read from the
 table the first time a server is seen and refreshed from it after each write that concerns them.
+
+Member facts (first join, first message time, first reply received) are not kept here: `members`
+owns them and the funnel is `bot.core.members`, the same as /stats funnel. Onboarding keeps its own
+steps (welcome, rules, interests, reminders, the first message the welcome team follows up) and the
+latest join, which drives raid detection and the follow-ups.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.core import members as facts
 from bot.core.clock import Clock, from_ts, to_ts
 from bot.core.db import Database
 from bot.core.errors import InvalidValue, NotFound
@@ -50,9 +56,8 @@ JOB_KINDS = (RULES_REMINDER, NUDGE, UNANSWERED, BATCH_WELCOME)
 
 # How long joins are collected before one batched welcome goes out during a raid.
 BATCH_WINDOW = timedelta(seconds=60)
-# First messages and week-2 activity are tracked for this long after a join.
-TRACKING = timedelta(days=14)
-WEEK_TWO = (timedelta(days=7), timedelta(days=14))
+# First messages are tracked for this long after a join, answers for this long after the first message.
+TRACKING = timedelta(days=facts.REPLY_WINDOW_DAYS)
 MAX_INTERESTS = 25  # a Discord select menu holds at most 25 options
 MAX_TEMPLATES = 10  # per language
 # A volunteer's "last seen" is written at most this often (messages are a hot path).
@@ -128,11 +133,9 @@ FUNNEL_STEPS = ("joined", "accepted", "interests", "first_message", "replied", "
 
 @dataclass
 class _Newcomer:
-    """A tracked newcomer with something left to record: their first message or week-2 activity."""
+    """A tracked newcomer whose first message is still to come."""
 
     joined_at: int
-    first_message: bool
-    week2: bool
 
 
 @dataclass
@@ -143,17 +146,18 @@ class _Watched:
     # Newcomers whose first message nobody answered yet: user id -> (its channel, its time).
     waiting: dict[int, tuple[int, int]] = field(default_factory=dict)
 
-    def apply(self, user_id: int, row: Any) -> None:
-        """Mirror one member's row (None: deleted)."""
+    def apply(self, user_id: int, row: Any, now: int) -> None:
+        """Mirror one member's row, joined with their `members` facts (None: deleted)."""
         self.newcomers.pop(user_id, None)
         self.waiting.pop(user_id, None)
         if row is None:
             return
-        first, week2 = row["first_message_at"] is not None, row["week2_active_at"] is not None
-        if row["tracked"] and not (first and week2):
-            self.newcomers[user_id] = _Newcomer(row["joined_at"], first, week2)
-        if first and row["first_reply_at"] is None:
-            self.waiting[user_id] = (row["first_message_channel_id"], row["first_message_at"])
+        first = row["first_message_id"] is not None
+        if row["tracked"] and not first:
+            self.newcomers[user_id] = _Newcomer(row["joined_at"])
+        if first and row["first_reply_at"] is None and row["staff_pinged_at"] is None:
+            # The activity side writes the first message's time in batches: until then, it is now.
+            self.waiting[user_id] = (row["first_message_channel_id"], row["first_message_at"] or now)
 
     def prune(self, cutoff: int) -> None:
         """Drop members past the tracking window (silent newcomers would otherwise stay forever)."""
@@ -161,6 +165,14 @@ class _Watched:
             del self.newcomers[user_id]
         for user_id in [u for u, (_, at) in self.waiting.items() if at <= cutoff]:
             del self.waiting[user_id]
+
+
+# One member's onboarding row with the facts `members` owns (the mirror's source).
+_MIRROR = (
+    "SELECT o.user_id, o.joined_at, o.tracked, o.first_message_id, o.first_message_channel_id,"
+    " o.staff_pinged_at, m.first_message_at, m.first_reply_at FROM onboarding_members o"
+    " LEFT JOIN members m ON m.guild_id = o.guild_id AND m.user_id = o.user_id"
+)
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -195,13 +207,11 @@ class OnboardingService:
                 watched = _Watched()
                 cutoff = self._now() - int(TRACKING.total_seconds())
                 rows = await self._db.fetchall(
-                    "SELECT user_id, joined_at, tracked, first_message_at, first_message_channel_id,"
-                    " first_reply_at, week2_active_at FROM onboarding_members WHERE guild_id = ?"
-                    " AND (joined_at > ? OR first_message_at > ?)",
+                    _MIRROR + " WHERE o.guild_id = ? AND (o.joined_at > ? OR m.first_message_at > ?)",
                     (guild_id, cutoff, cutoff),
                 )
                 for row in rows:
-                    watched.apply(row["user_id"], row)
+                    watched.apply(row["user_id"], row, self._now())
                 self._watched[guild_id] = watched
         return watched
 
@@ -209,11 +219,9 @@ class OnboardingService:
         """Read one member's row again after a write that concerns them."""
         watched = await self._watch(guild_id)
         row = await self._db.fetchone(
-            "SELECT user_id, joined_at, tracked, first_message_at, first_message_channel_id, first_reply_at,"
-            " week2_active_at FROM onboarding_members WHERE guild_id = ? AND user_id = ?",
-            (guild_id, user_id),
+            _MIRROR + " WHERE o.guild_id = ? AND o.user_id = ?", (guild_id, user_id)
         )
-        watched.apply(user_id, row)
+        watched.apply(user_id, row, self._now())
 
     # ------------------------------------------------------------------ joins
 
@@ -331,7 +339,7 @@ class OnboardingService:
         """Claim the one nudge: True when the member is still silent, not opted out, not yet nudged."""
         changed = await self._db.execute(
             "UPDATE onboarding_members SET nudged_at = ? WHERE guild_id = ? AND user_id = ?"
-            " AND first_message_at IS NULL AND nudged_at IS NULL AND nudge_opt_out = 0",
+            " AND first_message_id IS NULL AND nudged_at IS NULL AND nudge_opt_out = 0",
             (self._now(), guild_id, user_id),
         )
         return changed > 0
@@ -359,7 +367,7 @@ class OnboardingService:
         reply_to_author_id: int | None = None,
         mention_ids: Sequence[int] = (),
     ) -> MessageOutcome:
-        """Track a newcomer's first message and week-2 activity, and answers to waiting newcomers."""
+        """Track a newcomer's first message for the follow-ups, and answers to waiting newcomers."""
         now = self._now()
         watched = await self._watch(guild_id)
         first = False
@@ -368,18 +376,8 @@ class OnboardingService:
             del watched.newcomers[author_id]
             newcomer = None
         if newcomer is not None:
-            wrote = False
-            if not newcomer.first_message:
-                first = await self._first_message(guild_id, author_id, channel_id, message_id)
-                wrote = True
-            if not newcomer.week2 and WEEK_TWO[0].total_seconds() <= now - newcomer.joined_at:
-                await self._db.execute(
-                    "UPDATE onboarding_members SET week2_active_at = ? WHERE guild_id = ? AND user_id = ?",
-                    (now, guild_id, author_id),
-                )
-                wrote = True
-            if wrote:
-                await self._refresh(guild_id, author_id)
+            first = await self._first_message(guild_id, author_id, channel_id, message_id)
+            await self._refresh(guild_id, author_id)
         answered = await self._answers(
             watched, guild_id, author_id, channel_id, reply_to_author_id, mention_ids
         )
@@ -387,9 +385,9 @@ class OnboardingService:
 
     async def _first_message(self, guild_id: int, user_id: int, channel_id: int, message_id: int) -> bool:
         changed = await self._db.execute(
-            "UPDATE onboarding_members SET first_message_at = ?, first_message_channel_id = ?,"
-            " first_message_id = ? WHERE guild_id = ? AND user_id = ? AND first_message_at IS NULL",
-            (self._now(), channel_id, message_id, guild_id, user_id),
+            "UPDATE onboarding_members SET first_message_channel_id = ?, first_message_id = ?"
+            " WHERE guild_id = ? AND user_id = ? AND first_message_id IS NULL",
+            (channel_id, message_id, guild_id, user_id),
         )
         if not changed:
             return False
@@ -414,26 +412,20 @@ class OnboardingService:
         reply_to_author_id: int | None,
         mention_ids: Sequence[int],
     ) -> tuple[int, ...]:
-        # A newcomer counts as answered by someone else's reply, mention, or message in the same channel:
-        # in a small community, talking right after someone in their channel is answering them.
+        # "Answered" is the one rule of bot/core/members.py (a reply or a mention by someone else); the
+        # time it happened is written to `members` by the activity pipeline, not here.
         if not watched.waiting:
             return ()
-        now = self._now()
-        cutoff = now - int(TRACKING.total_seconds())
-        targets = {reply_to_author_id, *mention_ids}
+        cutoff = self._now() - int(TRACKING.total_seconds())
+        targets = facts.answered_by(author_id, reply_to_author_id, mention_ids)
         answered: list[int] = []
-        for user_id, (first_channel_id, first_at) in sorted(watched.waiting.items(), key=lambda i: i[1][1]):
+        for user_id, (_, first_at) in sorted(watched.waiting.items(), key=lambda i: i[1][1]):
             if first_at <= cutoff:
                 del watched.waiting[user_id]
-            elif user_id != author_id and (user_id in targets or first_channel_id == channel_id):
+            elif user_id in targets:
                 del watched.waiting[user_id]  # before any await: a message arriving meanwhile won't claim it
                 answered.append(user_id)
         for user_id in answered:
-            await self._db.execute(
-                "UPDATE onboarding_members SET first_reply_at = ? WHERE guild_id = ? AND user_id = ?"
-                " AND first_reply_at IS NULL",
-                (now, guild_id, user_id),
-            )
             await self._scheduler.cancel(guild_id, UNANSWERED, str(user_id))
         return tuple(answered)
 
@@ -441,8 +433,9 @@ class OnboardingService:
         """Claim the staff ping: True when the first message is still unanswered and nobody was pinged."""
         changed = await self._db.execute(
             "UPDATE onboarding_members SET staff_pinged_at = ? WHERE guild_id = ? AND user_id = ?"
-            " AND first_message_at IS NOT NULL AND first_reply_at IS NULL AND staff_pinged_at IS NULL",
-            (self._now(), guild_id, user_id),
+            " AND first_message_id IS NOT NULL AND staff_pinged_at IS NULL AND NOT EXISTS (SELECT 1"
+            " FROM members m WHERE m.guild_id = ? AND m.user_id = ? AND m.first_reply_at IS NOT NULL)",
+            (self._now(), guild_id, user_id, guild_id, user_id),
         )
         return changed > 0
 
@@ -644,20 +637,36 @@ class OnboardingService:
     # ---------------------------------------------------------------- funnel
 
     async def funnel(self, guild_id: int, since: datetime, until: datetime) -> Funnel:
-        """Count members who joined in [since, until) at each onboarding step."""
-        row = await self._db.fetchone(
-            "SELECT COUNT(joined_at), COUNT(accepted_at), COUNT(interests_at), COUNT(first_message_at),"
-            " COUNT(first_reply_at), COUNT(week2_active_at) FROM onboarding_members"
-            " WHERE guild_id = ? AND tracked = 1 AND joined_at >= ? AND joined_at < ?",
-            (guild_id, to_ts(since), to_ts(until)),
+        """Count members whose first join is in [since, until) at each onboarding step.
+
+        Joined, first message, got an answer and back in week 2 are `bot.core.members` (the same
+        newcomers and rules as /stats funnel); rules and interests are onboarding's own steps for
+        those newcomers.
+        """
+        newcomers = await facts.newcomers(self._db, guild_id, to_ts(since), to_ts(until))
+        ids = {n.user_id for n in newcomers}
+        rows = await self._db.fetchall(
+            "SELECT user_id, accepted_at IS NOT NULL, interests_at IS NOT NULL FROM onboarding_members"
+            " WHERE guild_id = ?",
+            (guild_id,),
         )
-        counts = [int(value or 0) for value in (tuple(row) if row is not None else ())]
+        accepted = sum(1 for row in rows if row[0] in ids and row[1])
+        interests = sum(1 for row in rows if row[0] in ids and row[2])
+        counts = facts.count(newcomers, self._now() // facts.DAY)
+        values = {
+            "joined": counts.joined,
+            "accepted": accepted,
+            "interests": interests,
+            "first_message": counts.spoke,
+            "replied": counts.got_reply,
+            "week2": counts.returned_week2,
+        }
         steps = []
         for index, key in enumerate(FUNNEL_STEPS):
-            previous = counts[index - 1] if index else counts[0]
+            previous = values[FUNNEL_STEPS[index - 1]] if index else values["joined"]
             steps.append(
                 FunnelStep(
-                    key, counts[index], _ratio(counts[index], counts[0]), _ratio(counts[index], previous)
+                    key, values[key], _ratio(values[key], values["joined"]), _ratio(values[key], previous)
                 )
             )
         return Funnel(since, until, tuple(steps))
@@ -690,7 +699,7 @@ class OnboardingService:
                 await cursor.close()
         watched = self._watched.get(guild_id)
         if watched is not None:
-            watched.apply(user_id, None)
+            watched.apply(user_id, None, self._now())
         for kind in (RULES_REMINDER, NUDGE, UNANSWERED):
             await self._scheduler.cancel(guild_id, kind, str(user_id))
         return deleted

@@ -293,12 +293,32 @@ async def test_manager_sets_threshold_sensitivity_and_sees_settings(scene: Scene
     await w.manager.slash(w.general, "conflict settings sensitivity", level=2)
     assert await w.bot.settings.get(w.guild.id, "conflict_threshold") == 2.5
     assert await w.bot.settings.get(w.guild.id, "conflict_sensitivity") == 2
-    await w.manager.slash(w.general, "conflict settings channel", channel=scene.mods)
+    await w.manager.slash(w.general, "config channel", setting="moderator_channel", channel=scene.mods)
     await w.manager.slash(w.general, "conflict settings calm", note="Easy now", slowmode=3)
     assert await w.bot.settings.get(w.guild.id, "calm_slowmode_minutes") == 3
     shown = await w.manager.slash(w.general, "conflict settings show")
     text = shown.response.embeds[0].description or ""
     assert "2.50" in text and f"<#{scene.mods.id}>" in text and "Easy now" in text
+
+
+async def test_the_moderators_channel_is_set_in_one_place_config_channel(world: World) -> None:
+    # /conflict settings channel used to write the same setting as /config channel; only /config is left.
+    available = world.manager.available_commands(world.general)
+    assert "config channel" in available and "conflict settings show" in available
+    assert [c for c in available if c.endswith(" channel") and c != "config channel"] == []
+    scene = Scene(world)  # no moderators' channel set yet: managers are told where to set it
+    await world.env.settle()
+    await scene.play(HEATED)
+    assert scene.flags() == []
+    for lang, command in (("en", "/config channel"), ("fr", "/config salon")):
+        assert command in world.bot.catalog.t(lang, "conflict.notice.no_channel")
+    result = await world.manager.slash(
+        world.general, "config channel", setting="moderator_channel", channel=scene.mods
+    )
+    assert scene.mods.mention in result.response.content
+    await scene.world.env.advance_time(3600)
+    await scene.play(HEATED)
+    assert len(scene.flags()) == 1
 
 
 async def test_stats_report_precision_and_time_to_acknowledge(scene: Scene) -> None:

@@ -58,9 +58,10 @@ async def configure(world: World) -> Onboarding:
     team_role = guild.create_role("Welcome team")
     await world.env.settle()
     ob = Onboarding(world, welcome, rules, intro, staff, member_role, team_role)
-    # The world's own members joined as the bot started: make them old-timers, not newcomers.
+    # The world's own members joined as the bot started: make them old-timers, not newcomers, on both
+    # sides (onboarding's follow-ups and the member facts the funnel reads).
     for actor in (world.manager, world.member):
-        await ob.service.forget(guild.id, actor.id)
+        await world.bot.privacy.forget(guild.id, actor.id)
     for key, value in (
         ("welcome_channel", welcome.id),
         ("rules_channel", rules.id),

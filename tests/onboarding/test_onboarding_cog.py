@@ -364,8 +364,21 @@ async def test_an_answered_first_message_pings_nobody(ob: Onboarding) -> None:
     await world.member.send(world.general, "welcome!", reply_to=first)
     await ob.later(HOUR)
     assert texts(ob.staff) == []
+    await world.bot.services.activity.flush()
     funnel = await ob.service.funnel(world.guild.id, world.env.now().replace(year=2025), world.env.now())
     assert {s.key: s.count for s in funnel.steps}["replied"] == 1
+
+
+async def test_talking_after_a_newcomer_is_not_answering_them(ob: Onboarding) -> None:
+    # "Got a reply" is a reply or a mention by someone else (bot/core/members.py), for the ping too.
+    world = ob.world
+    alice = await ob.join("alice")
+    await alice.send(world.general, "hello, I'm new here")
+    await ob.later(60)
+    await world.member.send(world.general, "did anyone see the match last night?")
+    await ob.later(20 * 60)
+    [ping] = bot_messages(ob.staff, world.bot.user.id)  # type: ignore[union-attr]
+    assert alice.mention in ping.content
 
 
 async def test_messages_from_bots_and_old_members_are_ignored(ob: Onboarding) -> None:
@@ -507,15 +520,17 @@ async def test_newcomers_are_still_followed_after_a_restart(ob: Onboarding) -> N
     new: HearthBot = make_bot(old.config.db_path, old.clock)
     await world.env.restart_bot(new)
     await old.scheduler.shutdown()
+    await old.services.activity.drain()  # what a clean stop writes (the bot's flusher)
     await quiet_timers(new)
     world.bot = new
     try:
         await bob.send(ob.intro, "hi, bob here")
         await world.member.send(world.general, "welcome alice!", reply_to=first)
+        await new.services.activity.flush()  # the member facts are the activity side's, written in batches
         rows = {
             r["user_id"]: r
             for r in await new.db.fetchall(
-                "SELECT user_id, first_message_at, first_reply_at FROM onboarding_members WHERE guild_id = ?",
+                "SELECT user_id, first_message_at, first_reply_at FROM members WHERE guild_id = ?",
                 (world.guild.id,),
             )
         }

@@ -130,12 +130,28 @@ async def test_first_message_waits_for_an_answer_then_a_reply_cancels_the_ping(
         await service.message_seen(G, 2, channel_id=60, message_id=601, reply_to_author_id=1)
     ).answered == (1,)
     assert await pending_kinds(scheduler, 1) == []
+
+
+async def test_no_staff_ping_once_the_member_facts_hold_a_reply(
+    service: OnboardingService, db: Database, clock: FrozenClock
+) -> None:
+    await service.member_joined(G, 1)
+    await service.message_seen(G, 1, channel_id=50, message_id=500)
+    # The activity pipeline owns "first reply received" (bot/core/members.py) and writes it in batches.
+    now = int(clock.now().timestamp())
+    await db.execute(
+        "INSERT INTO members (guild_id, user_id, first_joined_at, joined_at, first_message_at, first_reply_at)"
+        " VALUES (?, 1, ?, ?, ?, ?)",
+        (G, now, now, now, now + 60),
+    )
     assert not await service.claim_unanswered(G, 1)
 
 
+# Talking after a newcomer in their channel is no longer an answer: "got a reply" is a reply or a
+# mention by someone else (bot/core/members.py), the same rule as /stats funnel.
 @pytest.mark.parametrize(
     ("channel_id", "reply_to", "mentions", "answered"),
-    [(50, None, (), True), (60, None, (1,), True), (60, 1, (), True), (60, 3, (4,), False)],
+    [(50, None, (), False), (60, None, (1,), True), (60, 1, (), True), (60, 3, (4,), False)],
 )
 async def test_what_counts_as_an_answer(
     service: OnboardingService,
@@ -157,19 +173,6 @@ async def test_an_unanswered_first_message_is_claimed_for_one_staff_ping(service
     await service.message_seen(G, 1, channel_id=50, message_id=500)
     assert await service.claim_unanswered(G, 1)
     assert not await service.claim_unanswered(G, 1)
-
-
-async def test_week_two_activity_is_recorded_between_day_7_and_14(
-    service: OnboardingService, db: Database, clock: FrozenClock
-) -> None:
-    await service.member_joined(G, 1)
-    await service.message_seen(G, 1, channel_id=50, message_id=1)
-    clock.advance(days=6)
-    await service.message_seen(G, 1, channel_id=50, message_id=2)
-    assert await db.fetchval("SELECT week2_active_at FROM onboarding_members WHERE user_id = 1") is None
-    clock.advance(days=2)
-    await service.message_seen(G, 1, channel_id=50, message_id=3)
-    assert await db.fetchval("SELECT week2_active_at FROM onboarding_members WHERE user_id = 1") is not None
 
 
 async def test_members_who_were_already_here_are_not_tracked(
@@ -279,20 +282,30 @@ async def test_funnel_on_hand_built_data(
     day = 86400
     base = int(now.timestamp()) - 20 * day
     rows = [
-        # user, joined, accepted, interests, first message, reply, week 2
-        (1, base, base + 60, base + 120, base + 300, base + 400, base + 8 * day),
-        (2, base, base + 60, base + 120, base + 300, base + 400, None),
-        (3, base, base + 60, None, base + 300, None, None),
-        (4, base, base + 60, None, None, None, None),
-        (5, base, None, None, None, None, None),
-        (6, base - 40 * day, base, base, base, base, base),  # joined before the period
+        # user, first join, accepted, interests, first message, first reply, active in week 2
+        (1, base, base + 60, base + 120, base + 300, base + 400, True),
+        (2, base, base + 60, base + 120, base + 300, base + 400, False),
+        (3, base, base + 60, None, base + 300, None, False),
+        (4, base, base + 60, None, None, None, False),
+        (5, base, None, None, None, None, False),
+        (6, base - 40 * day, base, base, base, base, True),  # joined before the period
     ]
-    for row in rows:
+    for user, joined, accepted, interests, first, reply, week2 in rows:
         await db.execute(
-            "INSERT INTO onboarding_members(guild_id, user_id, joined_at, accepted_at, interests_at,"
-            " first_message_at, first_reply_at, week2_active_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (G, *row),
+            "INSERT INTO onboarding_members(guild_id, user_id, joined_at, accepted_at, interests_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (G, user, joined, accepted, interests),
         )
+        await db.execute(
+            "INSERT INTO members(guild_id, user_id, joined_at, first_joined_at, first_message_at, first_reply_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (G, user, joined, joined, first, reply),
+        )
+        if week2:
+            await db.execute(
+                "INSERT INTO activity_daily_member(guild_id, day, user_id, messages, blocks) VALUES (?, ?, ?, 1, 1)",
+                (G, joined // day + 8, user),
+            )
     funnel = await service.funnel(G, now - timedelta(days=30), now)
     assert [(s.key, s.count) for s in funnel.steps] == [
         ("joined", 5),
@@ -331,7 +344,9 @@ async def test_a_new_service_on_the_same_database_follows_the_same_newcomers(
     await service.message_seen(G, 1, channel_id=50, message_id=500)
     restarted = OnboardingService(db, clock, settings, scheduler)
     assert (await restarted.message_seen(G, 2, channel_id=60, message_id=600)).first_message
-    assert (await restarted.message_seen(G, 3, channel_id=50, message_id=700)).answered == (1,)
+    assert (
+        await restarted.message_seen(G, 3, channel_id=50, message_id=700, reply_to_author_id=1)
+    ).answered == (1,)
     assert not (await restarted.message_seen(G, 1, channel_id=50, message_id=501)).first_message
 
 
@@ -347,7 +362,7 @@ async def test_a_forgotten_newcomer_is_no_longer_followed(service: OnboardingSer
     await service.member_joined(G, 1)
     await service.message_seen(G, 1, channel_id=50, message_id=500)
     await service.forget(G, 1)
-    outcome = await service.message_seen(G, 2, channel_id=50, message_id=501)
+    outcome = await service.message_seen(G, 2, channel_id=50, message_id=501, reply_to_author_id=1)
     assert outcome.answered == () and not outcome.first_message
     assert await db.fetchval("SELECT COUNT(*) FROM onboarding_members WHERE user_id = 1") == 0
 
@@ -358,7 +373,9 @@ async def test_tracking_ends_after_two_weeks(service: OnboardingService, clock: 
     await service.message_seen(G, 2, channel_id=50, message_id=500)
     clock.advance(days=15)
     assert not (await service.message_seen(G, 1, channel_id=50, message_id=501)).first_message
-    assert (await service.message_seen(G, 3, channel_id=50, message_id=502)).answered == ()
+    assert (
+        await service.message_seen(G, 3, channel_id=50, message_id=502, reply_to_author_id=2)
+    ).answered == ()
 
 
 async def test_newcomers_past_two_weeks_leave_the_in_memory_mirror(
