@@ -22,6 +22,7 @@ from bot.discord_glue.interactions import (
     send_reply,
     tr_reply,
 )
+from bot.discord_glue.validators import check_assignable, check_postable
 from bot.onboarding import templates
 from bot.onboarding.service import (
     BATCH_WELCOME,
@@ -41,21 +42,6 @@ LANGUAGE_CHOICES = [
     app_commands.Choice(name="English", value="en"),
     app_commands.Choice(name="Français", value="fr"),
 ]
-
-
-def check_postable(channel: discord.abc.GuildChannel, me: discord.Member) -> None:
-    """Refuse a channel Hearth can't post in (same rule as /config channel)."""
-    perms = channel.permissions_for(me)
-    if not (perms.view_channel and perms.send_messages and perms.embed_links):
-        raise InvalidValue("errors.channel_not_postable", channel=channel.mention)
-
-
-def check_assignable(role: discord.Role, me: discord.Member) -> None:
-    """Refuse a role Hearth can't hand out (same rule as /config role)."""
-    if role.is_default() or role.managed:
-        raise InvalidValue("errors.role_not_assignable", role=role.name)
-    if role >= me.top_role:
-        raise InvalidValue("errors.role_above_bot", role=role.name)
 
 
 def _percent(value: float | None) -> str:

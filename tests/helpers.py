@@ -36,6 +36,7 @@ class World:
     manager: Any
     member: Any
     manager_role: Any
+    errors_read: int = 0
 
     async def sync(self) -> None:
         """Publish the command tree to the simulated Discord, as `python -m bot sync` does."""
@@ -47,8 +48,18 @@ class World:
         return self.guild.add_member(self.env.create_user(name), roles=list(roles))
 
     def errors(self) -> list[BaseException]:
-        """Return and acknowledge the errors the bot's handlers recorded."""
-        return list(self.env.errors)
+        """Return the errors the bot's handlers recorded since the last read, and acknowledge them.
+
+        Everything the one error path handled is here (refusals answered to the member included);
+        the `world` fixture fails a test that leaves an unexpected one unread.
+        """
+        found = list(self.env.errors_since(self.errors_read))
+        self.errors_read = self.env.error_cursor
+        return found
+
+    def unread_errors(self) -> list[BaseException]:
+        """The recorded errors no test has read yet."""
+        return list(self.env.errors_since(self.errors_read))
 
     async def grant_command(self, name: str, member: Any) -> None:
         """Let `member` see a manager command despite its default permissions (to test the runtime check)."""

@@ -1,4 +1,4 @@
-"""Permission decorators for slash commands (adapter: imports discord)."""
+"""Every permission rule in one place: managers and moderators (adapter: imports discord)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ T = TypeVar("T")
 
 class NotManager(app_commands.CheckFailure):
     """The member lacks Manage Server."""
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The member is neither a manager, nor allowed to manage messages, nor holds the moderator role."""
 
 
 def is_manager(interaction: discord.Interaction) -> bool:
@@ -50,6 +54,24 @@ def manager_only() -> Any:
     return decorator
 
 
-def manager_check() -> Any:
-    """Add only the runtime manager check, for a subcommand inside a group open to members."""
-    return app_commands.check(_check_manager)
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Tell whether the caller moderates this server: Manage Messages, Manage Server, or the moderator role."""
+    if interaction.guild_id is None:
+        return False
+    perms = interaction.permissions
+    if perms.manage_messages or perms.manage_guild or perms.administrator:
+        return True
+    role_id = await interaction.client.settings.get(interaction.guild_id, "moderator_role")  # type: ignore[attr-defined]
+    roles = getattr(interaction.user, "roles", [])
+    return bool(role_id) and any(role.id == role_id for role in roles)
+
+
+async def _check_moderator(interaction: discord.Interaction) -> bool:
+    if not await is_moderator(interaction):
+        raise NotModerator()
+    return True
+
+
+def moderator_check() -> Any:
+    """Add the runtime moderator check to a command (buttons call `is_moderator` themselves)."""
+    return app_commands.check(_check_moderator)
