@@ -153,17 +153,36 @@ class OnboardingCog(
         return member.guild.get_member(buddy_id) if buddy_id else None
 
     async def welcome_text(
-        self, member: discord.Member, lang: str, *, gate: bool, buddy: discord.Member | None
+        self,
+        member: discord.Member,
+        lang: str,
+        *,
+        gate: bool,
+        buddy: discord.Member | None,
+        team: discord.Role | None = None,
     ) -> str:
-        """Render the next welcome variant with the lines that apply to this member."""
+        """Render the next welcome variant with the lines that apply to this member.
+
+        Of the roles a template mentions, only the welcome team's (`team`) stays a mention.
+        """
         guild = member.guild
+        keep = team.id if team is not None else None
         body = await self.service.next_variant(guild.id, lang, self.defaults(lang))
-        lines = [templates.render(body, await self.values_for(guild, member, lang))]
+        lines = [templates.render(body, await self.values_for(guild, member, lang), keep_role=keep)]
         if gate:
             lines.append(self.t(lang, "onboarding.welcome.rules_line"))
         if buddy is not None:
             lines.append(self.t(lang, "onboarding.welcome.buddy_line", buddy=buddy.mention))
-        return templates.neutralize("\n\n".join(lines))[: templates.DISCORD_LIMIT]
+        return templates.neutralize("\n\n".join(lines), keep_role=keep)[: templates.DISCORD_LIMIT]
+
+    @staticmethod
+    def welcome_mentions(
+        member: discord.Member, buddy: discord.Member | None, team: discord.Role | None, text: str
+    ) -> discord.AllowedMentions:
+        """Name exactly who a welcome may ping: the newcomer, their buddy, the welcome team if called."""
+        users = [member] if buddy is None else [member, buddy]
+        roles = [team] if team is not None and team.mention in text else []
+        return discord.AllowedMentions(everyone=False, users=users, roles=roles, replied_user=False)
 
     async def welcome_member(
         self, member: discord.Member, plan: JoinPlan, buddy: discord.Member | None
@@ -171,11 +190,13 @@ class OnboardingCog(
         """Send the welcome by DM when the server wants it, else (or when DMs are closed) in the channel."""
         guild = member.guild
         lang = await self.bot.settings.language(guild.id)
-        text = await self.welcome_text(member, lang, gate=plan.rules_gate, buddy=buddy)
+        team = await self.role_setting(guild, "welcome_role")
+        text = await self.welcome_text(member, lang, gate=plan.rules_gate, buddy=buddy, team=team)
+        mentions = self.welcome_mentions(member, buddy, team, text)
         if plan.use_dm:
             try:
                 # Buttons need the server to act on, so the DM carries text only.
-                await member.send(text)
+                await member.send(text, allowed_mentions=mentions)
                 await self.service.mark_welcomed(guild.id, member.id)
                 return
             except discord.HTTPException:
@@ -185,7 +206,12 @@ class OnboardingCog(
             return
         view = await self.view_for(guild.id, lang, accept=plan.rules_gate)
         sent = await safe_send(
-            self.bot, channel, text, guild_id=guild.id, **({} if view.is_empty() else {"view": view})
+            self.bot,
+            channel,
+            text,
+            guild_id=guild.id,
+            allowed_mentions=mentions,
+            **({} if view.is_empty() else {"view": view}),
         )
         if sent is not None:
             await self.service.mark_welcomed(guild.id, member.id)
