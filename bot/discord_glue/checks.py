@@ -14,10 +14,6 @@ class NotManager(app_commands.CheckFailure):
     """The member lacks Manage Server."""
 
 
-class NotModerator(app_commands.CheckFailure):
-    """The member is neither a manager, nor allowed to manage messages, nor holds the moderator role."""
-
-
 def is_manager(interaction: discord.Interaction) -> bool:
     """Tell whether the caller may manage this server."""
     perms = interaction.permissions
@@ -64,14 +60,3 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
     role_id = await interaction.client.settings.get(interaction.guild_id, "moderator_role")  # type: ignore[attr-defined]
     roles = getattr(interaction.user, "roles", [])
     return bool(role_id) and any(role.id == role_id for role in roles)
-
-
-async def _check_moderator(interaction: discord.Interaction) -> bool:
-    if not await is_moderator(interaction):
-        raise NotModerator()
-    return True
-
-
-def moderator_check() -> Any:
-    """Add the runtime moderator check to a command (buttons call `is_moderator` themselves)."""
-    return app_commands.check(_check_moderator)

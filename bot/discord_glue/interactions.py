@@ -13,7 +13,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import Catalog, lang_from_locale
 from bot.core.notices import Notices
 from bot.core.settings import Settings
-from bot.discord_glue.checks import NotManager, NotModerator
+from bot.discord_glue.checks import NotManager
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,6 @@ def _classify(error: BaseException) -> tuple[str, dict[str, Any], BaseException 
         return original.key, original.params, None
     if isinstance(error, NotManager):
         return "errors.not_manager", {}, None
-    if isinstance(error, NotModerator):
-        return "errors.not_moderator", {}, None
     if isinstance(error, app_commands.NoPrivateMessage):
         return "errors.guild_only", {}, None
     if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
