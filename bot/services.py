@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.activity import metrics as activity_metrics
+from bot.activity import pipeline as activity_pipeline
 from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline
+from bot.conflict import flags as conflict_flags
 from bot.conflict.flags import FlagService
 from bot.core.clock import Clock
 from bot.core.config import Config
@@ -19,8 +22,17 @@ from bot.core.i18n import Catalog
 from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
 from bot.core.scheduler import Scheduler
-from bot.core.settings import Settings
+from bot.core.settings import CORE_SETTINGS, LEGACY_SPECS, Settings, SettingSpec
+from bot.onboarding import service as onboarding_service
 from bot.onboarding.service import OnboardingService
+
+# Each feature's settings, declared in its own module (`SETTINGS`); a new feature adds its tuple here.
+FEATURE_SETTINGS: tuple[tuple[SettingSpec, ...], ...] = (
+    activity_pipeline.SETTINGS,
+    activity_metrics.SETTINGS,
+    conflict_flags.SETTINGS,
+    onboarding_service.SETTINGS,
+)
 
 
 @dataclass
@@ -41,9 +53,21 @@ class Services:
     conflict: FlagService
 
 
+def setting_specs() -> dict[str, SettingSpec]:
+    """Every setting the bot declares (the core's and each feature's), by key."""
+    # LEGACY_SPECS: settings still declared with the deprecated import-time `register()`.
+    specs = [*CORE_SETTINGS, *(s for group in FEATURE_SETTINGS for s in group), *LEGACY_SPECS.values()]
+    return {spec.key: spec for spec in specs}
+
+
+def build_settings(db: Database, clock: Clock) -> Settings:
+    """Build the settings service with the core's and every feature's settings declared."""
+    return Settings(db, clock, setting_specs().values())
+
+
 async def build_services(config: Config, db: Database, clock: Clock, catalog: Catalog) -> Services:
     """Build every service on an open, migrated database and register members' data rights."""
-    settings = Settings(db, clock)
+    settings = build_settings(db, clock)
     scheduler = Scheduler(db, clock)
     privacy = PrivacyRegistry()
     activity = ActivityPipeline(db, clock, settings)

@@ -8,14 +8,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.core.errors import InvalidValue
-from bot.core.settings import SPECS, Kind, keys_of_kind
+from bot.core.settings import Kind
 from bot.core.timeutil import timezone_names
 from bot.discord_glue.checks import manager_only
 from bot.discord_glue.client import HearthBot
 from bot.discord_glue.interactions import language_for, send_reply, tr_reply
+from bot.discord_glue.validators import check_assignable, check_mentionable_role, check_postable
 
-SCALAR_KINDS: tuple[Kind, ...] = ("int", "float", "bool", "text")
+SCALAR_KINDS: tuple[Kind, ...] = ("int", "float", "bool", "text", "channels")
+# Roles Hearth only checks or mentions: they may sit above Hearth's own role, since it never assigns them.
+MENTIONED_ROLES = frozenset({"moderator_role", "welcome_role"})
 
 
 def render_value(kind: str, value: Any, none_text: str) -> str:
@@ -53,7 +55,9 @@ class ConfigCog(
     async def _autocomplete(
         self, interaction: discord.Interaction, current: str, kinds: tuple[Kind, ...]
     ) -> list[app_commands.Choice[str]]:
-        return _choices(self.bot, await language_for(interaction), keys_of_kind(*kinds), current)
+        return _choices(
+            self.bot, await language_for(interaction), self.bot.settings.keys_of_kind(*kinds), current
+        )
 
     async def channel_keys(
         self, interaction: discord.Interaction, current: str
@@ -77,7 +81,8 @@ class ConfigCog(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """Offer every setting."""
-        return await self._autocomplete(interaction, current, tuple({s.kind for s in SPECS.values()}))  # type: ignore[arg-type]
+        kinds: tuple[Kind, ...] = tuple({s.kind for s in self.bot.settings.specs.values()})
+        return await self._autocomplete(interaction, current, kinds)
 
     @app_commands.command(name="view", description="Show this server's Hearth settings")
     async def view(self, interaction: discord.Interaction) -> None:
@@ -85,9 +90,10 @@ class ConfigCog(
         assert interaction.guild_id is not None
         lang = await language_for(interaction)
         values = await self.bot.settings.all(interaction.guild_id)
+        specs = self.bot.settings.specs
         none_text = self.bot.catalog.t(lang, "config.not_set")
         lines = [
-            f"**{self.bot.catalog.t(lang, f'setting.{key}')}**: {render_value(SPECS[key].kind, value, none_text)}"
+            f"**{self.bot.catalog.t(lang, f'setting.{key}')}**: {render_value(specs[key].kind, value, none_text)}"
             for key, value in values.items()
         ]
         embed = discord.Embed(
@@ -103,22 +109,22 @@ class ConfigCog(
     ) -> None:
         """Choose the channel Hearth uses for a purpose."""
         assert interaction.guild is not None
-        perms = channel.permissions_for(interaction.guild.me)
-        if not (perms.view_channel and perms.send_messages and perms.embed_links):
-            raise InvalidValue("errors.channel_not_postable", channel=channel.mention)
+        check_postable(channel, interaction.guild.me)
         await self.bot.settings.set(interaction.guild.id, setting, channel.id, kinds=("channel",))
         await self._saved(interaction, setting, channel.mention)
 
     @app_commands.command(name="role", description="Choose the role Hearth uses for a purpose")
-    @app_commands.describe(setting="What the role is for", role="A role below Hearth's own role")
+    @app_commands.describe(
+        setting="What the role is for", role="A role (one Hearth hands out must be below its own)"
+    )
     @app_commands.autocomplete(setting=role_keys)
     async def role(self, interaction: discord.Interaction, setting: str, role: discord.Role) -> None:
         """Choose the role Hearth uses for a purpose."""
         assert interaction.guild is not None
-        if role.is_default() or role.managed:
-            raise InvalidValue("errors.role_not_assignable", role=role.name)
-        if role >= interaction.guild.me.top_role:
-            raise InvalidValue("errors.role_above_bot", role=role.name)
+        if setting in MENTIONED_ROLES:
+            check_mentionable_role(role)
+        else:
+            check_assignable(role, interaction.guild.me)
         await self.bot.settings.set(interaction.guild.id, setting, role.id, kinds=("role",))
         await self._saved(interaction, setting, role.mention)
 

@@ -16,7 +16,7 @@ from bot.core.language import guess_language
 from bot.core.scheduler import Job
 from bot.core.sentiment import polarity
 from bot.core.signals import MessageSignal
-from bot.discord_glue.checks import manager_only
+from bot.discord_glue.checks import is_moderator, manager_only
 from bot.discord_glue.client import HearthBot
 from bot.discord_glue.interactions import (
     NO_MENTIONS,
@@ -159,32 +159,19 @@ class ConflictCog(
 
     # ------------------------------------------------------------------ buttons
 
-    async def _is_moderator(self, interaction: discord.Interaction) -> bool:
-        perms = interaction.permissions
-        if perms.manage_messages or perms.manage_guild or perms.administrator:
-            return True
-        role_id = await self.bot.settings.get(interaction.guild_id or 0, "moderator_role")
-        roles = getattr(interaction.user, "roles", [])
-        return bool(role_id) and any(role.id == role_id for role in roles)
-
     async def on_flag_button(self, interaction: discord.Interaction, action: str, flag_id: int) -> None:
-        """Acknowledge, close or calm a flagged conversation (moderators only)."""
-        if interaction.guild_id is None or not await self._is_moderator(interaction):
-            await tr_reply(interaction, "conflict.errors.not_moderator")
-            return
+        """Acknowledge, close or calm a flagged conversation (moderators only; errors take the one path)."""
+        if interaction.guild_id is None or not await is_moderator(interaction):
+            raise UserError("conflict.errors.not_moderator")
         guild_id, moderator = interaction.guild_id, interaction.user.id
-        try:
-            if action == "ack":
-                flag = await self.service.acknowledge(guild_id, flag_id, moderator)
-            elif action in ("handled", "fp"):
-                verdict: Status = "handled" if action == "handled" else "false_positive"
-                flag = await self.service.close(guild_id, flag_id, moderator, verdict)
-            else:
-                await self._calm(interaction, flag_id)
-                flag = await self.service.note_calm(guild_id, flag_id, moderator)
-        except UserError as error:
-            await tr_reply(interaction, error.key, **error.params)
-            return
+        if action == "ack":
+            flag = await self.service.acknowledge(guild_id, flag_id, moderator)
+        elif action in ("handled", "fp"):
+            verdict: Status = "handled" if action == "handled" else "false_positive"
+            flag = await self.service.close(guild_id, flag_id, moderator, verdict)
+        else:
+            await self._calm(interaction, flag_id)
+            flag = await self.service.note_calm(guild_id, flag_id, moderator)
         lang = await self.bot.settings.language(guild_id)
         embed = flag_embed(self.bot.catalog, lang, flag, await self.service.excerpts(flag_id))
         await interaction.response.edit_message(embed=embed, view=flag_view(self.bot.catalog, lang, flag))

@@ -11,6 +11,7 @@ import discord
 from bot.conflict.flags import Excerpt, Flag
 from bot.conflict.heat import Reason
 from bot.core.i18n import Catalog
+from bot.discord_glue.views import HearthView, guarded
 
 if TYPE_CHECKING:
     from bot.discord_glue.client import HearthBot
@@ -149,14 +150,15 @@ class FlagButton(
         bot: HearthBot = interaction.client  # type: ignore[assignment]
         handler: ButtonHandler | None = bot.get_cog("ConflictCog")  # type: ignore[assignment]
         if handler is not None:
-            await handler.on_flag_button(interaction, self.action, self.flag_id)
+            # A dynamic item has no view of its own to catch errors: take the one error path here.
+            await guarded(interaction, handler.on_flag_button(interaction, self.action, self.flag_id))
 
 
-def flag_view(catalog: Catalog, lang: str, flag: Flag) -> discord.ui.View | None:
+def flag_view(catalog: Catalog, lang: str, flag: Flag) -> HearthView | None:
     """Return the buttons for an open flag, None once it is closed."""
     if not flag.is_open:
         return None
-    view = discord.ui.View(timeout=None)
+    view = HearthView(timeout=None)
     for action in ACTIONS:
         if action == "ack" and flag.status == "acknowledged":
             continue

@@ -22,6 +22,7 @@ from bot.discord_glue.interactions import (
     send_reply,
     tr_reply,
 )
+from bot.discord_glue.validators import check_assignable, check_postable
 from bot.onboarding import templates
 from bot.onboarding.service import (
     BATCH_WELCOME,
@@ -41,21 +42,6 @@ LANGUAGE_CHOICES = [
     app_commands.Choice(name="English", value="en"),
     app_commands.Choice(name="Français", value="fr"),
 ]
-
-
-def check_postable(channel: discord.abc.GuildChannel, me: discord.Member) -> None:
-    """Refuse a channel Hearth can't post in (same rule as /config channel)."""
-    perms = channel.permissions_for(me)
-    if not (perms.view_channel and perms.send_messages and perms.embed_links):
-        raise InvalidValue("errors.channel_not_postable", channel=channel.mention)
-
-
-def check_assignable(role: discord.Role, me: discord.Member) -> None:
-    """Refuse a role Hearth can't hand out (same rule as /config role)."""
-    if role.is_default() or role.managed:
-        raise InvalidValue("errors.role_not_assignable", role=role.name)
-    if role >= me.top_role:
-        raise InvalidValue("errors.role_above_bot", role=role.name)
 
 
 def _percent(value: float | None) -> str:
@@ -167,17 +153,36 @@ class OnboardingCog(
         return member.guild.get_member(buddy_id) if buddy_id else None
 
     async def welcome_text(
-        self, member: discord.Member, lang: str, *, gate: bool, buddy: discord.Member | None
+        self,
+        member: discord.Member,
+        lang: str,
+        *,
+        gate: bool,
+        buddy: discord.Member | None,
+        team: discord.Role | None = None,
     ) -> str:
-        """Render the next welcome variant with the lines that apply to this member."""
+        """Render the next welcome variant with the lines that apply to this member.
+
+        Of the roles a template mentions, only the welcome team's (`team`) stays a mention.
+        """
         guild = member.guild
+        keep = team.id if team is not None else None
         body = await self.service.next_variant(guild.id, lang, self.defaults(lang))
-        lines = [templates.render(body, await self.values_for(guild, member, lang))]
+        lines = [templates.render(body, await self.values_for(guild, member, lang), keep_role=keep)]
         if gate:
             lines.append(self.t(lang, "onboarding.welcome.rules_line"))
         if buddy is not None:
             lines.append(self.t(lang, "onboarding.welcome.buddy_line", buddy=buddy.mention))
-        return templates.neutralize("\n\n".join(lines))[: templates.DISCORD_LIMIT]
+        return templates.neutralize("\n\n".join(lines), keep_role=keep)[: templates.DISCORD_LIMIT]
+
+    @staticmethod
+    def welcome_mentions(
+        member: discord.Member, buddy: discord.Member | None, team: discord.Role | None, text: str
+    ) -> discord.AllowedMentions:
+        """Name exactly who a welcome may ping: the newcomer, their buddy, the welcome team if called."""
+        users = [member] if buddy is None else [member, buddy]
+        roles = [team] if team is not None and team.mention in text else []
+        return discord.AllowedMentions(everyone=False, users=users, roles=roles, replied_user=False)
 
     async def welcome_member(
         self, member: discord.Member, plan: JoinPlan, buddy: discord.Member | None
@@ -185,11 +190,13 @@ class OnboardingCog(
         """Send the welcome by DM when the server wants it, else (or when DMs are closed) in the channel."""
         guild = member.guild
         lang = await self.bot.settings.language(guild.id)
-        text = await self.welcome_text(member, lang, gate=plan.rules_gate, buddy=buddy)
+        team = await self.role_setting(guild, "welcome_role")
+        text = await self.welcome_text(member, lang, gate=plan.rules_gate, buddy=buddy, team=team)
+        mentions = self.welcome_mentions(member, buddy, team, text)
         if plan.use_dm:
             try:
                 # Buttons need the server to act on, so the DM carries text only.
-                await member.send(text)
+                await member.send(text, allowed_mentions=mentions)
                 await self.service.mark_welcomed(guild.id, member.id)
                 return
             except discord.HTTPException:
@@ -199,7 +206,12 @@ class OnboardingCog(
             return
         view = await self.view_for(guild.id, lang, accept=plan.rules_gate)
         sent = await safe_send(
-            self.bot, channel, text, guild_id=guild.id, **({} if view.is_empty() else {"view": view})
+            self.bot,
+            channel,
+            text,
+            guild_id=guild.id,
+            allowed_mentions=mentions,
+            **({} if view.is_empty() else {"view": view}),
         )
         if sent is not None:
             await self.service.mark_welcomed(guild.id, member.id)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import discord
 
+from bot.discord_glue.views import HearthView
 from bot.onboarding.service import Interest
 
 ACCEPT_ID = "hearth:onboarding:accept"
@@ -62,7 +63,7 @@ class _InterestSelect(discord.ui.Select["OnboardingView"]):
         await self._handlers.on_interests(interaction, list(self.values))
 
 
-class OnboardingView(discord.ui.View):
+class OnboardingView(HearthView):
     """The accept button, the interests menu and/or the opt-out button, as a message needs them."""
 
     def __init__(

@@ -16,6 +16,7 @@ from bot.core.db import Database
 from bot.core.i18n import Catalog
 from bot.core.settings import Settings
 from bot.discord_glue.client import HearthBot
+from bot.services import build_settings
 from tests.helpers import EnvClock, World, build_world
 
 
@@ -42,8 +43,8 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def settings(db: Database, clock: FrozenClock) -> Settings:
-    """The settings service on the test database."""
-    return Settings(db, clock)
+    """The settings service on the test database, every feature's settings declared as in production."""
+    return build_settings(db, clock)
 
 
 def make_bot(db_path: Path, clock: object) -> HearthBot:
@@ -59,6 +60,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     env = simcord.Env(bot)
     await env.start()
     clock.env = env
+    w: World | None = None
     try:
         w = build_world(env, bot)
         await w.sync()
@@ -66,5 +68,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     finally:
         await env.shutdown()
         await bot.close()
-        if env.check_errors:
-            env.raise_errors()
+        unread = w.unread_errors() if w is not None else list(env.errors_since(0))
+        if unread:
+            raise ExceptionGroup("the bot recorded errors the test did not read (world.errors())", unread)

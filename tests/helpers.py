@@ -9,6 +9,7 @@ from typing import Any
 import discord
 import simcord
 
+from bot.core.errors import UserError
 from bot.discord_glue.client import HearthBot
 
 SIM_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -36,6 +37,7 @@ class World:
     manager: Any
     member: Any
     manager_role: Any
+    errors_read: int = 0
 
     async def sync(self) -> None:
         """Publish the command tree to the simulated Discord, as `python -m bot sync` does."""
@@ -47,14 +49,34 @@ class World:
         return self.guild.add_member(self.env.create_user(name), roles=list(roles))
 
     def errors(self) -> list[BaseException]:
-        """Return and acknowledge the errors the bot's handlers recorded."""
-        return list(self.env.errors)
+        """Return the errors the bot's handlers recorded since the last read, and acknowledge them.
+
+        Everything the one error path handled is here (refusals answered to the member included);
+        the `world` fixture fails a test that leaves an unexpected one unread.
+        """
+        found = list(self.env.errors_since(self.errors_read))
+        self.errors_read = self.env.error_cursor
+        return found
+
+    def error_keys(self) -> list[str]:
+        """Read the errors (as `errors()`) and name each: a UserError's catalog key, else its type's name."""
+        return [error_key(error) for error in self.errors()]
+
+    def unread_errors(self) -> list[BaseException]:
+        """The recorded errors no test has read yet."""
+        return list(self.env.errors_since(self.errors_read))
 
     async def grant_command(self, name: str, member: Any) -> None:
         """Let `member` see a manager command despite its default permissions (to test the runtime check)."""
         commands = await self.bot.tree.fetch_commands()
         command = next(c for c in commands if c.name == name)
         self.guild.set_command_permissions(command, {member: True})
+
+
+def error_key(error: BaseException) -> str:
+    """Name a recorded error: the catalog key of the UserError inside it, else the type of what was raised."""
+    original = getattr(error, "original", None) or error.__cause__ or error
+    return original.key if isinstance(original, UserError) else type(original).__name__
 
 
 def build_world(env: simcord.Env, bot: HearthBot) -> World:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import math
 import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -27,15 +28,17 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bot.core.errors import UserError
-from bot.core.settings import SPECS, parse_value
+from bot.core.settings import parse_value
 from bot.core.timeutil import next_local, zone
 from bot.discord_glue.client import discover_extensions
 from bot.discord_glue.interactions import SAFE_MENTIONS
+from bot.services import setting_specs
 from tests.helpers import NO_VALUE, World, plausible_value
 
-# Feature modules declare their settings when their cogs are imported.
+# Cogs imported so every view and command module is loaded for the walks below.
 for _name in discover_extensions():
     importlib.import_module(_name)
+SPECS = setting_specs()
 
 FAST = hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MARK = "ZQXJ7hostile"
@@ -79,13 +82,17 @@ def test_setting_values_parse_or_refuse_politely(key: str, raw: str) -> None:
     except UserError:
         return
     if spec.kind in ("int", "float"):
-        assert isinstance(value, int | float)
+        assert isinstance(value, int | float) and math.isfinite(value)
         assert spec.minimum is None or value >= spec.minimum
         assert spec.maximum is None or value <= spec.maximum
     elif spec.kind == "text":
         assert isinstance(value, str) and len(value) <= spec.max_length
     elif spec.kind == "bool":
         assert isinstance(value, bool)
+    elif spec.kind in ("channel", "role"):
+        assert isinstance(value, int) and 0 < value < 2**63
+    elif spec.kind == "channels":
+        assert all(part.isascii() and part.isdigit() for part in value.split(",") if value)
     elif spec.kind == "timezone":
         assert isinstance(ZoneInfo(value), ZoneInfo)
 
@@ -327,12 +334,15 @@ async def test_hostile_text_in_every_string_option_never_reaches_sql_or_pings(wo
             policy = message.allowed_mentions
             assert not policy.everyone, f"bot message may ping everyone: {message.content[:80]!r}"
             assert policy.roles is not None, f"bot message may ping any role: {message.content[:80]!r}"
-    world.errors()
+    # Checked one by one above: every error recorded was a refusal answered to the member.
+    assert all(
+        isinstance(getattr(e, "original", e), UserError | app_commands.CheckFailure) for e in world.errors()
+    )
 
 
 async def test_hostile_values_are_stored_verbatim_or_refused_for_every_scalar_setting(world: World) -> None:
     """/config value with hostile text: stored exactly as typed (text settings) or refused; the table survives."""
-    scalar = [k for k, s in sorted(SPECS.items()) if s.kind in ("int", "float", "bool", "text")]
+    scalar = [k for k, s in sorted(SPECS.items()) if s.kind in ("int", "float", "bool", "text", "channels")]
     assert scalar
     for key in scalar:
         for text in HOSTILE:
@@ -348,7 +358,14 @@ async def test_hostile_values_are_stored_verbatim_or_refused_for_every_scalar_se
     assert (
         await world.bot.db.fetchval("SELECT COUNT(*) FROM sqlite_master WHERE name = 'guild_settings'") == 1
     )
-    world.errors()
+    refusals = world.error_keys()
+    assert refusals, "no hostile value was refused"
+    assert set(refusals) <= {
+        "errors.not_a_number",
+        "errors.not_a_bool",
+        "errors.not_an_id",
+        "errors.out_of_range",
+    }
 
 
 async def test_hostile_text_setting_round_trips_exactly_through_parameters(settings: Any, db: Any) -> None:
@@ -356,7 +373,7 @@ async def test_hostile_text_setting_round_trips_exactly_through_parameters(setti
     from bot.core.settings import SettingSpec
 
     spec = SettingSpec("test_hostile_text", "text", "")
-    SPECS[spec.key] = spec
+    settings.declare(spec)
     seen: list[str] = []
     original = db.conn.execute
 
@@ -371,7 +388,6 @@ async def test_hostile_text_setting_round_trips_exactly_through_parameters(setti
             settings._cache.clear()
             assert await settings.get(guild_id, spec.key) == text.strip()
     finally:
-        SPECS.pop(spec.key, None)
         db.conn.execute = original
     assert seen and not [s for s in seen if MARK in s]
     assert await db.fetchval("SELECT COUNT(*) FROM guild_settings") == len(HOSTILE)

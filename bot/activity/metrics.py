@@ -22,9 +22,10 @@ from bot.activity.rollups import DAY, HOUR
 from bot.core import members as facts
 from bot.core.clock import Clock, to_ts
 from bot.core.db import Database
-from bot.core.settings import Settings, SettingSpec, register
+from bot.core.settings import Settings, SettingSpec
 
-register(
+# Declared on the Settings service by bot/services.py (FEATURE_SETTINGS).
+SETTINGS: tuple[SettingSpec, ...] = (
     # A regular has gone quiet after this many days without a message.
     SettingSpec("at_risk_quiet_days", "int", 14, minimum=3, maximum=90),
     # ... having been active on at least this many days in the eight weeks before.
@@ -316,6 +317,7 @@ class MetricsService:
         self._db = db
         self._clock = clock
         self._settings = settings
+        settings.declare(*SETTINGS)
 
     def span(self, days: int, end: datetime | None = None) -> Span:
         """Return the `days` whole days ending on `end` (today by default)."""

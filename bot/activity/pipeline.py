@@ -30,12 +30,13 @@ from bot.core.db import Database
 from bot.core.language import guess_language
 from bot.core.members import answered_by
 from bot.core.sentiment import polarity
-from bot.core.settings import Settings, SettingSpec, register
+from bot.core.settings import Settings, SettingSpec
 from bot.core.signals import MessageSignal
 
 log = logging.getLogger(__name__)
 
-register(
+# Declared on the Settings service by bot/services.py (FEATURE_SETTINGS).
+SETTINGS: tuple[SettingSpec, ...] = (
     # Days message text is kept for moderators' context; 0 keeps none. Never more than 30.
     SettingSpec("keep_text_days", "int", 0, minimum=0, maximum=30),
 )
@@ -89,6 +90,7 @@ class ActivityPipeline:
         self._db = db
         self._clock = clock
         self._settings = settings
+        settings.declare(*SETTINGS)
         self._keep_days: dict[int, int] = {}  # keep_text_days per server, dropped when a setting changes
         settings.subscribe(self._setting_changed)
         self.batch_size = batch_size

@@ -24,17 +24,19 @@ from bot.core.clock import Clock, from_ts, to_ts
 from bot.core.db import Database
 from bot.core.errors import InvalidValue, NotFound, UserError
 from bot.core.scheduler import Scheduler
-from bot.core.settings import Settings, SettingSpec, register
+from bot.core.settings import Settings, SettingSpec, parse_channel_ids
 
 log = logging.getLogger(__name__)
 
-register(
+# Declared on the Settings service by bot/services.py (FEATURE_SETTINGS).
+SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("conflict_enabled", "bool", True),
     # Conversation heat needed to flag: ~1.5 is two clearly hostile messages between members.
     SettingSpec("conflict_threshold", "float", 1.5, minimum=0.5, maximum=6.0),
     # 1 (only blatant hostility counts) .. 5 (milder hostility counts too); 3 is the model's own.
     SettingSpec("conflict_sensitivity", "int", 3, minimum=1, maximum=5),
-    SettingSpec("conflict_excluded_channels", "text", "", max_length=2000),
+    # Channel ids, validated when saved (a stored id Hearth can no longer read falls back to none).
+    SettingSpec("conflict_excluded_channels", "channels", "", max_length=2000),
     SettingSpec("calm_note", "text", "", max_length=1000),
     # Slow mode set with a calm-down note, only when a moderator presses the button; 0 = never.
     SettingSpec("calm_slowmode_minutes", "int", 0, minimum=0, maximum=360),
@@ -164,11 +166,6 @@ class FlagStats:
     allow_terms: tuple[str, ...]
 
 
-def parse_channel_ids(raw: str) -> frozenset[int]:
-    """Read the comma-separated channel ids setting, ignoring junk."""
-    return frozenset(int(part) for part in re.split(r"[,\s]+", raw or "") if part.isdigit())
-
-
 def strip_terms(text: str, terms: Iterable[str]) -> str:
     """Remove allow-listed words (and their plural) from text before scoring it."""
     if not terms:
@@ -251,6 +248,7 @@ class FlagService:
         self._db = db
         self._clock = clock
         self._settings = settings
+        settings.declare(*SETTINGS)
         self._scheduler = scheduler
         self.tracker = tracker or HeatTracker()
         self._model = model

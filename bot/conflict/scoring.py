@@ -829,12 +829,6 @@ class HostilityModel:
             raise ValueError("bias and threshold must be numbers")
         return cls(bias=float(bias), weights=weights, threshold=float(threshold), weights_fr=weights_fr)
 
-    def weights_for(self, vector: Sequence[float]) -> tuple[float, ...]:
-        """Return the weights that apply to a feature vector (French or default)."""
-        if self.weights_fr is not None and vector[_IS_FR]:
-            return self.weights_fr
-        return self.weights
-
     def evaluate(self, vector: Sequence[float], threshold: float | None = None) -> HostilityScore:
         """Return score, flag (at threshold, default the model's) and, if flagged, reasons."""
         french = self.weights_fr is not None and vector[_IS_FR]
@@ -848,23 +842,6 @@ class HostilityModel:
     def load(cls, path: Path) -> HostilityModel:
         """Read a model JSON file."""
         return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-
-    def logit(self, vector: Sequence[float]) -> float:
-        """Return bias + w·x."""
-        return self.bias + sum(map(operator.mul, self.weights_for(vector), vector))
-
-    def score(self, vector: Sequence[float]) -> float:
-        """Return the 0..1 hostility score of a feature vector."""
-        z = self.logit(vector)
-        if z < -35.0:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(-z))
-
-    def reasons(self, vector: Sequence[float]) -> tuple[str, ...]:
-        """Return reason codes for the features that pushed the score up most."""
-        return _reasons(
-            self._terms_fr if self.weights_fr is not None and vector[_IS_FR] else self._terms, vector
-        )
 
 
 def _reasons(terms: _ReasonTerms, vector: Sequence[float]) -> tuple[str, ...]:

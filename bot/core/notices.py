@@ -20,9 +20,3 @@ class Notices:
             (guild_id, notice_key, to_ts(self._clock.now())),
         )
         return inserted > 0
-
-    async def clear(self, guild_id: int, notice_key: str) -> None:
-        """Forget a notice (the problem was fixed), so a new occurrence is reported again."""
-        await self._db.execute(
-            "DELETE FROM guild_notices WHERE guild_id = ? AND notice_key = ?", (guild_id, notice_key)
-        )

@@ -48,8 +48,3 @@ def _resolve(naive: datetime, tz: ZoneInfo) -> datetime:
     if round_trip.replace(tzinfo=None) != naive:
         return round_trip
     return aware
-
-
-def local_date(when: datetime, tz: ZoneInfo) -> str:
-    """Return the ISO date of `when` in the given zone."""
-    return when.astimezone(tz).date().isoformat()

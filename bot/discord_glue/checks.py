@@ -1,4 +1,4 @@
-"""Permission decorators for slash commands (adapter: imports discord)."""
+"""Every permission rule in one place: managers and moderators (adapter: imports discord)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ def manager_only() -> Any:
     return decorator
 
 
-def manager_check() -> Any:
-    """Add only the runtime manager check, for a subcommand inside a group open to members."""
-    return app_commands.check(_check_manager)
+async def is_moderator(interaction: discord.Interaction) -> bool:
+    """Tell whether the caller moderates this server: Manage Messages, Manage Server, or the moderator role."""
+    if interaction.guild_id is None:
+        return False
+    perms = interaction.permissions
+    if perms.manage_messages or perms.manage_guild or perms.administrator:
+        return True
+    role_id = await interaction.client.settings.get(interaction.guild_id, "moderator_role")  # type: ignore[attr-defined]
+    roles = getattr(interaction.user, "roles", [])
+    return bool(role_id) and any(role.id == role_id for role in roles)

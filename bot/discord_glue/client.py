@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import functools
 import importlib.util
 import logging
 import pkgutil
@@ -23,7 +24,7 @@ from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
 from bot.core.scheduler import Scheduler
 from bot.core.settings import Settings
-from bot.discord_glue.interactions import SAFE_MENTIONS, on_tree_error
+from bot.discord_glue.interactions import SAFE_MENTIONS, HearthTree, report_bad_setting
 from bot.discord_glue.translator import HearthTranslator
 from bot.services import Services, build_services
 
@@ -91,6 +92,7 @@ class HearthBot(commands.Bot):
             intents=INTENTS,
             allowed_mentions=SAFE_MENTIONS,
             help_command=None,
+            tree_cls=HearthTree,
         )
         self.config = config
         self.clock: Clock = clock or SystemClock()
@@ -142,8 +144,8 @@ class HearthBot(commands.Bot):
             len(applied),
         )
         self.services = await build_services(self.config, db, self.clock, self.catalog)
+        self.services.settings.on_invalid(functools.partial(report_bad_setting, self))
         await self.tree.set_translator(HearthTranslator(self.catalog))
-        self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded %s", name)

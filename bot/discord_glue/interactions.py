@@ -73,14 +73,21 @@ async def tr_reply(
     await send_reply(interaction, hearth(interaction).catalog.t(lang, key, **params), ephemeral=ephemeral)
 
 
-def _classify(error: app_commands.AppCommandError) -> tuple[str, dict[str, Any], BaseException | None]:
-    original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+def _classify(error: BaseException) -> tuple[str, dict[str, Any], BaseException | None]:
+    """Map an error to (catalog key, params, the error to log with a traceback or None)."""
+    original: BaseException = error
+    if isinstance(error, app_commands.CommandInvokeError):
+        original = error.original
+    elif isinstance(error, app_commands.TransformerError) and error.__cause__ is not None:
+        original = error.__cause__
     if isinstance(original, UserError):
         return original.key, original.params, None
     if isinstance(error, NotManager):
         return "errors.not_manager", {}, None
     if isinstance(error, app_commands.NoPrivateMessage):
         return "errors.guild_only", {}, None
+    if isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
+        return "errors.command_outdated", {}, None
     if isinstance(error, app_commands.CommandOnCooldown):
         return "errors.cooldown", {"seconds": round(error.retry_after)}, None
     if isinstance(error, app_commands.BotMissingPermissions):
@@ -92,18 +99,70 @@ def _classify(error: app_commands.AppCommandError) -> tuple[str, dict[str, Any],
     return "errors.unexpected", {}, original
 
 
-async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-    """The one handler: user errors get their message; anything else is logged with a short code."""
+def _where(interaction: discord.Interaction) -> str:
+    """Name what the member used, for the log: /command, or the component's custom id."""
+    if interaction.command is not None:
+        return f"/{interaction.command.qualified_name}"
+    data: dict[str, Any] = dict(interaction.data or {})
+    if "custom_id" in data:
+        return f"component {data['custom_id']}"
+    return f"/{data['name']}" if data.get("name") else "an interaction"
+
+
+async def on_interaction_error(interaction: discord.Interaction, error: BaseException) -> None:
+    """The one error path for slash commands, buttons, selects and modals.
+
+    A member's mistake gets its message; a command Discord still shows but Hearth no longer has
+    (or one used in a DM) gets a fixed message, logged without a traceback; anything else is
+    logged with its traceback and a short code the member can give the host. Always ephemeral,
+    in the member's language.
+    """
     key, params, unexpected = _classify(error)
     if unexpected is not None:
         code = secrets.token_hex(3)
         params = {"code": code}
-        command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("error %s in /%s", code, command, exc_info=unexpected)
+        log.error("error %s in %s", code, _where(interaction), exc_info=unexpected)
+    elif key in ("errors.command_outdated", "errors.guild_only"):
+        log.info("%s in %s: %s", key, _where(interaction), error)
     try:
         await tr_reply(interaction, key, ephemeral=True, **params)
     except discord.HTTPException:
         log.warning("could not send the error reply for %s", key)
+
+
+async def on_tree_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    """The tree's handler: the same path as components."""
+    await on_interaction_error(interaction, error)
+
+
+def _guild_only(command: Any) -> bool:
+    root = getattr(command, "root_parent", None) or command
+    return bool(getattr(root, "guild_only", False))
+
+
+class HearthTree(app_commands.CommandTree):  # type: ignore[type-arg]
+    """The command tree: one error path, and guild-only enforced at run time too.
+
+    `guild_only()` only tells Discord to hide a command in DMs; a client with an old command list
+    (or a registration from an older version) can still send one, and it must get a clear answer
+    rather than reach code that assumes a server.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse a guild-only command used outside a server."""
+        if (
+            interaction.type is discord.InteractionType.application_command
+            and interaction.guild_id is None
+            and _guild_only(interaction.command)
+        ):
+            raise app_commands.NoPrivateMessage()
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        """Answer through the one error path."""
+        await on_tree_error(interaction, error)
 
 
 async def safe_send(
@@ -150,3 +209,16 @@ async def report_problem(bot: Host, guild_id: int, notice_key: str, key: str, **
             await owner.send(text, allowed_mentions=NO_MENTIONS)
         except discord.HTTPException:
             log.warning("could not DM the owner notice %s", notice_key)
+
+
+async def report_bad_setting(bot: Host, guild_id: int, key: str, stored: str) -> None:
+    """Tell managers, once per setting, that a stored value no longer parses and the default applies."""
+    lang = await bot.settings.language(guild_id)
+    await report_problem(
+        bot,
+        guild_id,
+        f"bad_setting:{key}",
+        "notices.bad_setting",
+        setting=bot.catalog.t(lang, f"setting.{key}"),
+        value=discord.utils.escape_mentions(stored[:64]),
+    )

@@ -30,12 +30,13 @@ from bot.core.db import Database
 from bot.core.errors import InvalidValue, NotFound
 from bot.core.i18n import LANGUAGES
 from bot.core.scheduler import Scheduler
-from bot.core.settings import Settings, SettingSpec, register
+from bot.core.settings import Settings, SettingSpec
 from bot.onboarding import templates
 
 log = logging.getLogger(__name__)
 
-register(
+# Declared on the Settings service by bot/services.py (FEATURE_SETTINGS).
+SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("staff_channel", "channel"),
     SettingSpec("onboarding_dm", "bool", False),
     SettingSpec("rules_gate", "bool", False),
@@ -186,6 +187,7 @@ class OnboardingService:
         self._db = db
         self._clock = clock
         self._settings = settings
+        settings.declare(*SETTINGS)
         self._scheduler = scheduler
         self._seen_written: dict[tuple[int, int], datetime] = {}
         self._watched: dict[int, _Watched] = {}

@@ -92,18 +92,24 @@ def validate(template: str) -> str:
     return text
 
 
-def neutralize(text: str) -> str:
-    """Defuse @everyone, @here and role mentions so no text can ping more than one person."""
+def neutralize(text: str, *, keep_role: int | None = None) -> str:
+    """Defuse @everyone, @here and role mentions (but `keep_role`'s, the welcome team a template may call)."""
     text = _MASS_MENTION.sub(lambda m: "@\u200b" + m.group(1), text)
-    return _ROLE_MENTION.sub(lambda m: "<@\u200b&" + m.group(1) + ">", text)
+    return _ROLE_MENTION.sub(
+        lambda m: m.group(0) if int(m.group(1)) == keep_role else "<@\u200b&" + m.group(1) + ">", text
+    )
 
 
-def render(template: str, values: Mapping[str, str]) -> str:
-    """Fill a validated template; every value is defused and the result fits in one message."""
+def render(template: str, values: Mapping[str, str], *, keep_role: int | None = None) -> str:
+    """Fill a validated template; every value is defused and the result fits in one message.
+
+    The text only stays readable: who is actually pinged is decided where it is sent, by naming
+    exactly who in `allowed_mentions` (the joining member, and `keep_role` when the text calls it).
+    """
     out = []
     for piece in parse(template):
         out.append(neutralize(values.get(piece.text, "")) if piece.placeholder else piece.text)
-    return neutralize("".join(out))[:DISCORD_LIMIT]
+    return neutralize("".join(out), keep_role=keep_role)[:DISCORD_LIMIT]
 
 
 def batch_text(head: str, mentions: list[str], more: str, *, limit: int = DISCORD_LIMIT) -> str:

@@ -112,7 +112,7 @@ async def test_plain_member_is_refused_stats(world: World, command: str) -> None
     assert result.ephemeral
     assert "Manage Server" in result.response.content
     assert not result.response.embeds
-    world.errors()
+    assert world.error_keys() == ["NotManager"]
 
 
 async def test_optout_stops_collection_and_optin_resumes_it(world: World) -> None:

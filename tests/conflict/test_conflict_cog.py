@@ -340,7 +340,7 @@ async def test_plain_member_is_refused_on_conflict_commands(scene: Scene) -> Non
     assert not await w.bot.settings.is_set(w.guild.id, "conflict_threshold")
     result = await w.member.slash(w.general, "conflict stats")
     assert "Manage Server" in result.response.content
-    w.errors()
+    assert w.error_keys() == ["NotManager", "NotManager"]
 
 
 async def test_privacy_export_and_forget(scene: Scene) -> None:
