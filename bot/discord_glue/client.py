@@ -24,6 +24,7 @@ from bot.core.privacy import PrivacyRegistry
 from bot.core.scheduler import Scheduler
 from bot.core.settings import Settings
 from bot.discord_glue.interactions import SAFE_MENTIONS, on_tree_error
+from bot.discord_glue.posting import is_transient
 from bot.discord_glue.translator import HearthTranslator
 from bot.services import Services, build_services
 
@@ -140,6 +141,8 @@ class HearthBot(commands.Bot):
             len(applied),
         )
         self.services = await build_services(self.config, db, self.clock, self.catalog)
+        # A Discord outage (5xx, timeouts, lost connections) delays a job; it never loses it.
+        self.services.scheduler.treat_as_transient(is_transient)
         await self.tree.set_translator(HearthTranslator(self.catalog))
         self.tree.on_error = on_tree_error  # type: ignore[method-assign]
         for name in self._extensions:
