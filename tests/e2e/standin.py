@@ -190,6 +190,7 @@ class PostHold:
     after_storing: bool
     reached: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    status: int | None = None  # answer this error once released, instead of the message
 
 
 @dataclass
@@ -882,21 +883,34 @@ class DiscordStandIn:
         self._post_holds.append(hold)
         return hold
 
+    def fail_next_post_after_storing(self, channel_id: int, status: int = 503) -> PostHold:
+        """Create the bot's next post in a channel, then answer it with a server error.
+
+        Discord sometimes does this: the message exists, the bot is told it failed. A retry without
+        the same nonce posts it twice.
+        """
+        hold = PostHold(channel_id, after_storing=True, status=status)
+        hold.released.set()
+        self._post_holds.append(hold)
+        return hold
+
     def release_held_posts(self) -> None:
         """Let every held post answer (the bot that sent it may be long gone)."""
         for hold in self._post_holds:
             hold.released.set()
         self._post_holds.clear()
 
-    async def _hold_post(self, channel_id: int, *, stored: bool) -> bool:
+    async def _hold_post(self, channel_id: int, *, stored: bool) -> PostHold | None:
         for hold in self._post_holds:
             if hold.channel_id == channel_id and hold.after_storing == stored and not hold.reached.is_set():
                 hold.reached.set()
                 self._notify()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(hold.released.wait(), POST_HOLD_LIMIT)
-                return True
-        return False
+                if hold.status is not None:
+                    raise _HTTPError(hold.status, 0, f"{hold.status}: Injected failure after storing")
+                return hold
+        return None
 
     def _replay_nonce(self, body: Mapping[str, Any]) -> Json | None:
         """Return the message already created with this nonce (``enforce_nonce``), as Discord does."""
@@ -1813,7 +1827,7 @@ class DiscordStandIn:
                 raise _HTTPError(403, 50007, "Cannot send messages to this user")
         self._require(guild, cid, PERM_SEND_MESSAGES)
         body = body or {}
-        if await self._hold_post(cid, stored=False):
+        if await self._hold_post(cid, stored=False) is not None:
             raise _HTTPError(503, 0, "Service Unavailable (the stand-in dropped a held post)")
         replayed = self._replay_nonce(body)
         if replayed is not None:

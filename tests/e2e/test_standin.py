@@ -451,3 +451,17 @@ async def test_a_held_post_lands_or_not_while_its_answer_waits(discord_standin: 
         assert not sending.done()  # the bot has not heard back
         discord_standin.release_held_posts()
         assert (await sending).content == "landed"
+
+
+async def test_a_post_stored_then_failed_is_returned_to_a_retry_with_its_nonce(
+    discord_standin: DiscordStandIn,
+) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        channel = bot.get_channel(world.general)
+        discord_standin.fail_next_post_after_storing(world.general, 503)
+        with pytest.raises(discord.DiscordServerError):
+            await channel.send("nudge", nonce="job-7")
+        assert [m["content"] for m in discord_standin.messages_in(world.general)] == ["nudge"]
+        retried = await channel.send("nudge", nonce="job-7")
+        assert [int(m["id"]) for m in discord_standin.messages_in(world.general)] == [retried.id]
