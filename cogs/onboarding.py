@@ -22,6 +22,7 @@ from bot.discord_glue.interactions import (
     send_reply,
     tr_reply,
 )
+from bot.discord_glue.posting import post_job_message
 from bot.discord_glue.validators import check_assignable, check_postable
 from bot.onboarding import templates
 from bot.onboarding.service import (
@@ -221,9 +222,11 @@ class OnboardingCog(
         guild = self.bot.get_guild(job.guild_id)
         if guild is None:
             return
-        ids = [uid for uid in await self.service.take_batch(guild.id) if guild.get_member(uid) is not None]
+        pending = await self.service.batch_pending(guild.id)
+        ids = [uid for uid in pending if guild.get_member(uid) is not None]
         channel = await self.channel_setting(guild, "welcome_channel")
         if not ids or channel is None:
+            await self.service.mark_batch_welcomed(guild.id, pending)
             return
         lang = await self.bot.settings.language(guild.id)
         text = templates.batch_text(
@@ -233,9 +236,8 @@ class OnboardingCog(
         )
         gate = bool(await self.bot.settings.get(guild.id, "rules_gate"))
         view = await self.view_for(guild.id, lang, accept=gate)
-        await safe_send(
-            self.bot, channel, text, guild_id=guild.id, **({} if view.is_empty() else {"view": view})
-        )
+        await post_job_message(self.bot, job, channel, text, **({} if view.is_empty() else {"view": view}))
+        await self.service.mark_batch_welcomed(guild.id, pending)
 
     # ----------------------------------------------------------- rules gate
 
@@ -283,7 +285,7 @@ class OnboardingCog(
         member = await self.member_of(guild, int(job.payload["user_id"]))
         if guild is None or member is None:
             return
-        if not await self.service.claim_rules_reminder(guild.id, member.id):
+        if not await self.service.rules_reminder_due(guild.id, member.id):
             return
         channel = await self.channel_setting(guild, "rules_channel", "welcome_channel")
         if channel is None:
@@ -291,7 +293,8 @@ class OnboardingCog(
         lang = await self.bot.settings.language(guild.id)
         view = await self.view_for(guild.id, lang, accept=True)
         text = self.t(lang, "onboarding.rules.reminder", member=member.mention)
-        await safe_send(self.bot, channel, text, guild_id=guild.id, view=view)
+        await post_job_message(self.bot, job, channel, text, view=view)
+        await self.service.mark_reminded(guild.id, member.id)
 
     # ------------------------------------------------------------ interests
 
@@ -349,7 +352,7 @@ class OnboardingCog(
         user_id = int(job.payload["user_id"])
         if guild is None or await self.member_of(guild, user_id) is None:
             return
-        if not await self.service.claim_unanswered(guild.id, user_id):
+        if not await self.service.staff_ping_due(guild.id, user_id):
             return
         channel = await self.channel_setting(guild, "staff_channel", "manager_channel")
         if channel is None:
@@ -374,7 +377,8 @@ class OnboardingCog(
             if role is not None
             else NO_MENTIONS
         )
-        await safe_send(self.bot, channel, text, guild_id=guild.id, allowed_mentions=mentions)
+        await post_job_message(self.bot, job, channel, text, allowed_mentions=mentions)
+        await self.service.mark_staff_pinged(guild.id, user_id)
 
     # ---------------------------------------------------------------- nudge
 
@@ -384,28 +388,27 @@ class OnboardingCog(
         member = await self.member_of(guild, int(job.payload["user_id"]))
         if guild is None or member is None:
             return
-        if not await self.service.claim_nudge(guild.id, member.id):
+        if not await self.service.nudge_due(guild.id, member.id):
             return
         lang = await self.bot.settings.language(guild.id)
         values = await self.values_for(guild, member, lang)
-        text = self.t(
-            lang, "onboarding.nudge.text", member=member.mention, intro_channel=values["intro_channel"]
-        )
         if await self.bot.settings.get(guild.id, "nudge_dm"):
+            dm = self.t(lang, "onboarding.nudge.dm", server=guild.name, intro_channel=values["intro_channel"])
             try:
-                await member.send(
-                    self.t(
-                        lang, "onboarding.nudge.dm", server=guild.name, intro_channel=values["intro_channel"]
-                    )
-                )
+                await post_job_message(self.bot, job, member, dm, slot="dm", raise_refusals=True)
+                await self.service.mark_nudged(guild.id, member.id)
                 return
             except discord.HTTPException:
                 log.info("DMs closed for %s, nudging in the channel", member.id)
         channel = await self.channel_setting(guild, "intro_channel", "welcome_channel")
         if channel is None:
             return
+        text = self.t(
+            lang, "onboarding.nudge.text", member=member.mention, intro_channel=values["intro_channel"]
+        )
         view = OnboardingView(self, opt_out_label=self.t(lang, "onboarding.button.opt_out"))
-        await safe_send(self.bot, channel, text, guild_id=guild.id, view=view)
+        await post_job_message(self.bot, job, channel, text, view=view)
+        await self.service.mark_nudged(guild.id, member.id)
 
     async def on_opt_out(self, interaction: discord.Interaction) -> None:
         """A member asked not to be nudged or reminded again."""

@@ -4,6 +4,12 @@ A job is a row in `scheduled_jobs` with a kind, a server, a time and a JSON payl
 register one async handler per kind. At start every pending job is re-armed (past-due ones run at
 once), so a restart loses nothing. A job is claimed before it runs, so it runs once even if the
 wake-up fires twice; a job left 'running' by a crash is run again at the next start.
+
+Jobs are at-least-once: a handler must tolerate running again. A transient failure (`Transient`, or
+what the glue's check calls transient: Discord 5xx, timeouts, lost connections) releases the claim and
+retries with a doubling delay for about a day; any other failure is retried a few times, then the job
+is marked 'failed'. A job that posts records each post (`record_post`), so a retried or restarted job
+can tell what it already posted (`posted`).
 """
 
 from __future__ import annotations
@@ -23,8 +29,26 @@ from bot.core.db import Database
 
 log = logging.getLogger(__name__)
 
+# Any other failure (a bug, a request Discord refuses): a few linear retries, then 'failed'.
 MAX_ATTEMPTS = 5
 RETRY_DELAY = timedelta(minutes=1)
+# A transient failure: retried after 5 s, doubling up to an hour, until about a day has passed.
+TRANSIENT_FIRST_DELAY = timedelta(seconds=5)
+TRANSIENT_MAX_DELAY = timedelta(hours=1)
+TRANSIENT_PATIENCE = timedelta(days=1)
+
+
+class Transient(Exception):
+    """A failure worth waiting out (Discord 5xx, a timeout, a lost connection): the job runs again later."""
+
+
+def transient_delay(failures: int) -> timedelta:
+    """Return the wait after a job's `failures`-th transient failure: 5 s, doubling, at most an hour."""
+    return min(TRANSIENT_FIRST_DELAY * 2 ** min(failures - 1, 30), TRANSIENT_MAX_DELAY)
+
+
+def _stdlib_transient(error: BaseException) -> bool:
+    return isinstance(error, Transient | TimeoutError | ConnectionError)
 
 
 @dataclass(frozen=True)
@@ -37,9 +61,11 @@ class Job:
     run_at: datetime
     payload: dict[str, Any]
     attempts: int
+    errors: int = 0
 
 
 Handler = Callable[[Job], Awaitable[None]]
+TransientCheck = Callable[[BaseException], bool]
 
 
 class Scheduler:
@@ -51,6 +77,11 @@ class Scheduler:
         self._handlers: dict[str, Handler] = {}
         self._aps = AsyncIOScheduler(timezone="UTC")
         self._running = False
+        self._is_transient: TransientCheck = _stdlib_transient
+
+    def treat_as_transient(self, check: TransientCheck) -> None:
+        """Also wait out the failures `check` accepts (the glue adds Discord's 5xx and connection errors)."""
+        self._is_transient = lambda error: _stdlib_transient(error) or check(error)
 
     def register(self, kind: str, handler: Handler) -> None:
         """Route jobs of `kind` to `handler`; one handler per kind."""
@@ -177,7 +208,10 @@ class Scheduler:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             await handler(job)
         except Exception as exc:
-            await self._failed(job, exc)
+            if self._is_transient(exc):
+                await self._transient(job, exc)
+            else:
+                await self._failed(job, exc)
             return 1
         await self._db.execute(
             "UPDATE scheduled_jobs SET status = 'done', done_at = ? WHERE id = ?",
@@ -185,18 +219,62 @@ class Scheduler:
         )
         return 1
 
-    async def _failed(self, job: Job, exc: Exception) -> None:
-        log.error("job %d (%s) failed on attempt %d: %r", job.id, job.kind, job.attempts, exc)
-        if job.attempts >= MAX_ATTEMPTS:
+    async def posted(self, job_id: int, slot: str = "post") -> int | None:
+        """Return the message id a job already posted in this slot, None if it hasn't."""
+        value = await self._db.fetchval(
+            "SELECT message_id FROM scheduled_job_posts WHERE job_id = ? AND slot = ?", (job_id, slot)
+        )
+        return None if value is None else int(value)
+
+    async def record_post(self, job: Job, slot: str, channel_id: int, message_id: int) -> None:
+        """Remember that a job's post went out, so no later run posts it again."""
+        await self._db.execute(
+            "INSERT INTO scheduled_job_posts(job_id, slot, guild_id, channel_id, message_id, posted_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_id, slot) DO NOTHING",
+            (job.id, slot, job.guild_id, channel_id, message_id, to_ts(self._clock.now())),
+        )
+
+    async def _transient(self, job: Job, exc: Exception) -> None:
+        # `attempts` counts runs (a run cut short by a crash included) and `errors` the other failures:
+        # the difference is how many times this job has met an outage so far.
+        failures = job.attempts - job.errors
+        waited = sum((transient_delay(n) for n in range(1, failures)), timedelta(0))
+        if waited >= TRANSIENT_PATIENCE:
+            log.error("job %d (%s) gave up after %d transient failures: %r", job.id, job.kind, failures, exc)
             await self._db.execute(
                 "UPDATE scheduled_jobs SET status = 'failed', last_error = ?, done_at = ? WHERE id = ?",
                 (repr(exc)[:500], to_ts(self._clock.now()), job.id),
             )
             return
-        retry_at = self._clock.now() + RETRY_DELAY * job.attempts
+        retry_at = self._clock.now() + transient_delay(failures)
+        log.warning(
+            "job %d (%s) hit a transient failure (%d so far), retrying at %s: %r",
+            job.id,
+            job.kind,
+            failures,
+            retry_at.isoformat(),
+            exc,
+        )
         await self._db.execute(
             "UPDATE scheduled_jobs SET status = 'pending', last_error = ?, run_at = ? WHERE id = ?",
             (repr(exc)[:500], to_ts(retry_at), job.id),
+        )
+        self._arm(job.id, retry_at)
+
+    async def _failed(self, job: Job, exc: Exception) -> None:
+        errors = job.errors + 1
+        log.error("job %d (%s) failed (error %d): %r", job.id, job.kind, errors, exc)
+        if errors >= MAX_ATTEMPTS:
+            await self._db.execute(
+                "UPDATE scheduled_jobs SET status = 'failed', errors = ?, last_error = ?, done_at = ?"
+                " WHERE id = ?",
+                (errors, repr(exc)[:500], to_ts(self._clock.now()), job.id),
+            )
+            return
+        retry_at = self._clock.now() + RETRY_DELAY * errors
+        await self._db.execute(
+            "UPDATE scheduled_jobs SET status = 'pending', errors = ?, last_error = ?, run_at = ? WHERE id = ?",
+            (errors, repr(exc)[:500], to_ts(retry_at), job.id),
         )
         self._arm(job.id, retry_at)
 
@@ -209,4 +287,5 @@ def _job(row: Any) -> Job:
         run_at=from_ts(row["run_at"]),
         payload=json.loads(row["payload"]),
         attempts=row["attempts"],
+        errors=row["errors"],
     )

@@ -25,6 +25,7 @@ from bot.core.privacy import PrivacyRegistry
 from bot.core.scheduler import Scheduler
 from bot.core.settings import Settings
 from bot.discord_glue.interactions import SAFE_MENTIONS, HearthTree, report_bad_setting
+from bot.discord_glue.posting import is_transient
 from bot.discord_glue.translator import HearthTranslator
 from bot.services import Services, build_services
 
@@ -145,6 +146,8 @@ class HearthBot(commands.Bot):
         )
         self.services = await build_services(self.config, db, self.clock, self.catalog)
         self.services.settings.on_invalid(functools.partial(report_bad_setting, self))
+        # A Discord outage (5xx, timeouts, lost connections) delays a job; it never loses it.
+        self.services.scheduler.treat_as_transient(is_transient)
         await self.tree.set_translator(HearthTranslator(self.catalog))
         for name in self._extensions:
             await self.load_extension(name)

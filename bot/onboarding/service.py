@@ -2,8 +2,10 @@
 
 Takes ids and plain values; the cog turns Discord events into calls here and renders the results.
 Timed follow-ups (rules reminder, nudge, unanswered first message, batched welcome) are durable
-scheduler jobs keyed by member, so a restart neither loses nor repeats them; each handler first
-*claims* its step here (one UPDATE), so a job woken twice acts once.
+scheduler jobs keyed by member, so a restart neither loses nor repeats them. A job may run again (a
+retry after a Discord outage, a restart after a crash), so each handler asks here whether its step is
+still *due*, posts, and only then *marks* the step done: a post that failed is tried again, and the
+glue's record of the job's post keeps a second run from posting twice.
 
 Every member message passes through `message_seen`; it reads no table: the few members it cares
 about (newcomers still tracked, first messages still unanswered) are kept in memory, read from the
@@ -291,23 +293,25 @@ class OnboardingService:
             (self._now(), guild_id, user_id),
         )
 
-    async def take_batch(self, guild_id: int) -> list[int]:
-        """Claim the members held back during a raid (oldest join first) and mark them welcomed."""
+    async def batch_pending(self, guild_id: int) -> list[int]:
+        """Return the members held back during a raid and not welcomed yet, oldest join first."""
+        rows = await self._db.fetchall(
+            "SELECT user_id FROM onboarding_members WHERE guild_id = ? AND welcome_pending = 1"
+            " ORDER BY joined_at, user_id",
+            (guild_id,),
+        )
+        return [row["user_id"] for row in rows]
+
+    async def mark_batch_welcomed(self, guild_id: int, user_ids: Sequence[int]) -> None:
+        """Remember that the batched welcome naming these members went out."""
         now = self._now()
         async with self._db.transaction() as conn:
-            cursor = await conn.execute(
-                "SELECT user_id FROM onboarding_members WHERE guild_id = ? AND welcome_pending = 1"
-                " ORDER BY joined_at, user_id",
-                (guild_id,),
-            )
-            ids = [row[0] for row in await cursor.fetchall()]
-            await cursor.close()
-            await conn.execute(
-                "UPDATE onboarding_members SET welcome_pending = 0, welcomed_at = ?"
-                " WHERE guild_id = ? AND welcome_pending = 1",
-                (now, guild_id),
-            )
-        return ids
+            for user_id in user_ids:
+                await conn.execute(
+                    "UPDATE onboarding_members SET welcome_pending = 0, welcomed_at = ?"
+                    " WHERE guild_id = ? AND user_id = ? AND welcome_pending = 1",
+                    (now, guild_id, user_id),
+                )
 
     # ------------------------------------------------------------ rules gate
 
@@ -326,25 +330,40 @@ class OnboardingService:
         await self._scheduler.cancel(guild_id, RULES_REMINDER, str(user_id))
         return changed > 0
 
-    async def claim_rules_reminder(self, guild_id: int, user_id: int) -> bool:
-        """Claim the one rules reminder: True when it is still due (not accepted, not yet sent)."""
-        changed = await self._db.execute(
-            "UPDATE onboarding_members SET reminded_at = ? WHERE guild_id = ? AND user_id = ?"
+    async def rules_reminder_due(self, guild_id: int, user_id: int) -> bool:
+        """Tell whether the one rules reminder is still due (not accepted, not sent, not opted out)."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE guild_id = ? AND user_id = ?"
             " AND accepted_at IS NULL AND reminded_at IS NULL AND nudge_opt_out = 0",
+            (guild_id, user_id),
+        )
+        return row is not None
+
+    async def mark_reminded(self, guild_id: int, user_id: int) -> None:
+        """Remember that the rules reminder went out (after the post, so a failed post is retried)."""
+        await self._db.execute(
+            "UPDATE onboarding_members SET reminded_at = ? WHERE guild_id = ? AND user_id = ?"
+            " AND reminded_at IS NULL",
             (self._now(), guild_id, user_id),
         )
-        return changed > 0
 
     # ----------------------------------------------------------------- nudge
 
-    async def claim_nudge(self, guild_id: int, user_id: int) -> bool:
-        """Claim the one nudge: True when the member is still silent, not opted out, not yet nudged."""
-        changed = await self._db.execute(
-            "UPDATE onboarding_members SET nudged_at = ? WHERE guild_id = ? AND user_id = ?"
+    async def nudge_due(self, guild_id: int, user_id: int) -> bool:
+        """Tell whether the one nudge is still due: the member is silent, not opted out, not nudged."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE guild_id = ? AND user_id = ?"
             " AND first_message_id IS NULL AND nudged_at IS NULL AND nudge_opt_out = 0",
+            (guild_id, user_id),
+        )
+        return row is not None
+
+    async def mark_nudged(self, guild_id: int, user_id: int) -> None:
+        """Remember that the nudge went out (after the post, so a failed post is retried)."""
+        await self._db.execute(
+            "UPDATE onboarding_members SET nudged_at = ? WHERE guild_id = ? AND user_id = ? AND nudged_at IS NULL",
             (self._now(), guild_id, user_id),
         )
-        return changed > 0
 
     async def opt_out(self, guild_id: int, user_id: int) -> None:
         """Stop nudges and reminders for this member."""
@@ -431,15 +450,23 @@ class OnboardingService:
             await self._scheduler.cancel(guild_id, UNANSWERED, str(user_id))
         return tuple(answered)
 
-    async def claim_unanswered(self, guild_id: int, user_id: int) -> bool:
-        """Claim the staff ping: True when the first message is still unanswered and nobody was pinged."""
-        changed = await self._db.execute(
-            "UPDATE onboarding_members SET staff_pinged_at = ? WHERE guild_id = ? AND user_id = ?"
+    async def staff_ping_due(self, guild_id: int, user_id: int) -> bool:
+        """Tell whether the staff ping is still due: the first message is unanswered, nobody was pinged."""
+        row = await self._db.fetchone(
+            "SELECT 1 FROM onboarding_members WHERE guild_id = ? AND user_id = ?"
             " AND first_message_id IS NOT NULL AND staff_pinged_at IS NULL AND NOT EXISTS (SELECT 1"
             " FROM members m WHERE m.guild_id = ? AND m.user_id = ? AND m.first_reply_at IS NOT NULL)",
-            (self._now(), guild_id, user_id, guild_id, user_id),
+            (guild_id, user_id, guild_id, user_id),
         )
-        return changed > 0
+        return row is not None
+
+    async def mark_staff_pinged(self, guild_id: int, user_id: int) -> None:
+        """Remember that the staff ping went out (after the post, so a failed post is retried)."""
+        await self._db.execute(
+            "UPDATE onboarding_members SET staff_pinged_at = ? WHERE guild_id = ? AND user_id = ?"
+            " AND staff_pinged_at IS NULL",
+            (self._now(), guild_id, user_id),
+        )
 
     # ----------------------------------------------------------------- buddy
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time, timedelta
 
-from bot.core.clock import FrozenClock
+import pytest
+
+from bot.core.clock import FrozenClock, to_ts
 from bot.core.db import Database
-from bot.core.scheduler import MAX_ATTEMPTS, Job, Scheduler
+from bot.core.scheduler import MAX_ATTEMPTS, Job, Scheduler, Transient, transient_delay
 from bot.core.timeutil import next_local, zone
 
 
@@ -153,3 +156,152 @@ async def test_a_job_due_later_by_an_injected_clock_is_not_woken_early(db: Datab
     await scheduler.shutdown()
     assert timedelta(minutes=59) < wait <= timedelta(hours=1)
     assert seen.jobs == []
+
+
+# ------------------------------------------------------------------ transient failures, posts
+
+
+class Outage:
+    """A handler that meets `failures` transient errors (Discord down), then succeeds once."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.runs = 0
+        self.done: list[Job] = []
+
+    async def __call__(self, job: Job) -> None:
+        self.runs += 1
+        if self.failures:
+            self.failures -= 1
+            raise Transient("503 from Discord")
+        self.done.append(job)
+
+
+async def job_row(db: Database, job_id: int) -> tuple[str, int]:
+    row = await db.fetchone("SELECT status, run_at FROM scheduled_jobs WHERE id = ?", (job_id,))
+    assert row is not None
+    return row["status"], row["run_at"]
+
+
+async def test_transient_failure_releases_the_claim_and_backs_off(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+    outage = Outage(failures=6)
+    scheduler.register("remind", outage)
+    job_id = await scheduler.schedule(7, "remind", clock.now(), {})
+    assert job_id
+    waits = []
+    for _ in range(6):
+        started = to_ts(clock.now())
+        assert await scheduler.run_due() == 1
+        status, run_at = await job_row(db, job_id)
+        assert status == "pending"  # released, not left running nor given up
+        waits.append(run_at - started)
+        clock.advance(seconds=run_at - started - 1)
+        assert await scheduler.run_due() == 0  # not before its time
+        clock.advance(seconds=1)
+    assert waits == [5, 10, 20, 40, 80, 160]  # doubling, the same on every run: no jitter
+    assert await scheduler.run_due() == 1
+    assert (await job_row(db, job_id))[0] == "done"
+    assert outage.runs == 7 and len(outage.done) == 1
+
+
+async def test_an_outage_is_waited_out_for_about_a_day_then_given_up(
+    db: Database, clock: FrozenClock
+) -> None:
+    scheduler = Scheduler(db, clock)
+    scheduler.register("remind", Outage(failures=10_000))
+    job_id = await scheduler.schedule(7, "remind", clock.now(), {})
+    started = clock.now()
+    runs = 0
+    while (await job_row(db, job_id))[0] == "pending":
+        clock.advance(minutes=1)
+        runs += await scheduler.run_due()
+    assert runs > MAX_ATTEMPTS  # far more patient than with a bug
+    assert timedelta(days=1) <= clock.now() - started <= timedelta(days=1, hours=2)
+    assert (await job_row(db, job_id))[0] == "failed"
+    assert transient_delay(100) == timedelta(hours=1)
+
+
+async def test_the_glue_can_name_other_errors_transient(db: Database, clock: FrozenClock) -> None:
+    scheduler = Scheduler(db, clock)
+
+    class ServerError(Exception):
+        status = 503
+
+    calls: list[int] = []
+
+    async def flaky(job: Job) -> None:
+        calls.append(job.attempts)
+        if len(calls) <= MAX_ATTEMPTS:
+            raise ServerError
+
+    scheduler.register("remind", flaky)
+    scheduler.treat_as_transient(lambda error: getattr(error, "status", 0) >= 500)
+    job_id = await scheduler.schedule(7, "remind", clock.now(), {})
+    for _ in range(MAX_ATTEMPTS + 1):
+        await scheduler.run_due()
+        clock.advance(hours=1)
+    assert calls == [1, 2, 3, 4, 5, 6]
+    assert (await job_row(db, job_id))[0] == "done"
+
+
+async def test_a_bug_after_an_outage_still_gets_its_few_retries(db: Database, clock: FrozenClock) -> None:
+    # A timeout is transient with no help from the glue; the eight of them don't count as bugs.
+    scheduler = Scheduler(db, clock)
+    runs: list[int] = []
+
+    async def outage_then_bug(job: Job) -> None:
+        runs.append(job.attempts)
+        if len(runs) <= 8:
+            raise TimeoutError
+        if len(runs) == 9:
+            raise RuntimeError("a bug")
+
+    scheduler.register("remind", outage_then_bug)
+    job_id = await scheduler.schedule(7, "remind", clock.now(), {})
+    for _ in range(12):
+        await scheduler.run_due()
+        clock.advance(hours=1)
+    assert len(runs) == 10
+    assert (await job_row(db, job_id))[0] == "done"
+
+
+async def test_a_job_cut_short_after_its_post_runs_again_and_knows_it_posted(
+    db: Database, clock: FrozenClock
+) -> None:
+    first = Scheduler(db, clock)
+    posted: list[int] = []
+
+    async def post_then_crash(job: Job) -> None:
+        if await first.posted(job.id) is None:
+            posted.append(job.id)
+            await first.record_post(job, "post", channel_id=50, message_id=900)
+        raise SystemExit("kill -9")  # not an Exception: the scheduler can't mark the job failed or done
+
+    first.register("remind", post_then_crash)
+    job_id = await first.schedule(7, "remind", clock.now(), {})
+    assert job_id
+    with pytest.raises(SystemExit):
+        await first.run_due()
+    assert (await job_row(db, job_id))[0] == "running"
+
+    restarted = Scheduler(db, clock)
+    reruns: list[int | None] = []
+
+    async def post_once(job: Job) -> None:
+        already = await restarted.posted(job.id)
+        reruns.append(already)
+        if already is None:
+            posted.append(job.id)
+
+    restarted.register("remind", post_once)
+    await restarted.start()  # wakes the recovered job at once
+    for _ in range(100):
+        if (await job_row(db, job_id))[0] == "done":
+            break
+        await asyncio.sleep(0.05)
+    await restarted.shutdown()
+    assert reruns == [900]  # it ran again, and knew its message had gone out
+    assert posted == [job_id]
+    assert (await job_row(db, job_id))[0] == "done"
+    assert await restarted.posted(job_id, "dm") is None

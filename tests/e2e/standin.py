@@ -113,6 +113,10 @@ BOT_DEFAULT_PERMISSIONS = (
     EVERYONE_DEFAULT_PERMISSIONS | PERM_MANAGE_ROLES | PERM_MANAGE_MESSAGES | PERM_MANAGE_CHANNELS
 )
 
+# How long Discord remembers a message nonce sent with `enforce_nonce`, and how long a held post waits.
+NONCE_WINDOW_SECONDS = 300.0
+POST_HOLD_LIMIT = 15.0
+
 # Close codes after which Discord lets the client RESUME.
 RESUMABLE_CLOSE_CODE = 4000
 
@@ -176,6 +180,17 @@ class _Fault:
     remaining: int
     is_global: bool
     body: Any
+
+
+@dataclass
+class PostHold:
+    """A bot post the stand-in keeps unanswered until released, so a test can kill the bot meanwhile."""
+
+    channel_id: int
+    after_storing: bool
+    reached: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    status: int | None = None  # answer this error once released, instead of the message
 
 
 @dataclass
@@ -294,6 +309,11 @@ class DiscordStandIn:
         self.resume_enabled = resume_enabled
         self.interaction_deadline = interaction_deadline
         self.echo_bot_events = echo_bot_events
+        # Message nonces (Discord's `enforce_nonce`): a create repeated within the window returns the
+        # message created the first time. Discord says "a few minutes".
+        self.nonce_window = NONCE_WINDOW_SECONDS
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}  # (author, nonce) -> message, when
+        self._post_holds: list[PostHold] = []
 
         self.bot_id = bot_id or self.snowflake()
         self.application_id = application_id or self.bot_id
@@ -851,6 +871,68 @@ class DiscordStandIn:
             return _json_response(body, 429, headers)
         body = fault.body or {"message": f"{fault.status}: Injected failure", "code": 0}
         return _json_response(body, fault.status)
+
+    def hold_next_post(self, channel_id: int, *, after_storing: bool) -> PostHold:
+        """Keep the bot's next post in a channel unanswered until `release_held_posts()` (or 15 s).
+
+        ``after_storing=False``: the post is dropped, as when the bot dies before Discord got it (the
+        request then ends in a 503). ``after_storing=True``: the message is created and delivered, but
+        the answer is held, as when the bot dies before it hears back. ``reached`` is set when it is held.
+        """
+        hold = PostHold(channel_id, after_storing)
+        self._post_holds.append(hold)
+        return hold
+
+    def fail_next_post_after_storing(self, channel_id: int, status: int = 503) -> PostHold:
+        """Create the bot's next post in a channel, then answer it with a server error.
+
+        Discord sometimes does this: the message exists, the bot is told it failed. A retry without
+        the same nonce posts it twice.
+        """
+        hold = PostHold(channel_id, after_storing=True, status=status)
+        hold.released.set()
+        self._post_holds.append(hold)
+        return hold
+
+    def release_held_posts(self) -> None:
+        """Let every held post answer (the bot that sent it may be long gone)."""
+        for hold in self._post_holds:
+            hold.released.set()
+        self._post_holds.clear()
+
+    async def _hold_post(self, channel_id: int, *, stored: bool) -> PostHold | None:
+        for hold in self._post_holds:
+            if hold.channel_id == channel_id and hold.after_storing == stored and not hold.reached.is_set():
+                hold.reached.set()
+                self._notify()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(hold.released.wait(), POST_HOLD_LIMIT)
+                if hold.status is not None:
+                    raise _HTTPError(hold.status, 0, f"{hold.status}: Injected failure after storing")
+                return hold
+        return None
+
+    def _replay_nonce(self, body: Mapping[str, Any]) -> Json | None:
+        """Return the message already created with this nonce (``enforce_nonce``), as Discord does."""
+        nonce = body.get("nonce")
+        if nonce is None or not body.get("enforce_nonce"):
+            return None
+        seen = self._nonces.get((self.bot_id, str(nonce)))
+        if seen is None or time.monotonic() - seen[1] > self.nonce_window:
+            return None
+        message = self.messages.get(seen[0])
+        if message is None:
+            # Discord refuses the nonce of a message deleted shortly before.
+            raise _HTTPError(404, 10008, "Unknown Message")
+        return message
+
+    def _remember_nonce(self, body: Mapping[str, Any], message: Json) -> None:
+        nonce = body.get("nonce")
+        if nonce is None:
+            return
+        message["nonce"] = str(nonce)
+        if body.get("enforce_nonce"):
+            self._nonces[(self.bot_id, str(nonce))] = (int(message["id"]), time.monotonic())
 
     async def drop_connection(self, code: int = RESUMABLE_CLOSE_CODE, *, abrupt: bool = False) -> None:
         """Close the bot's gateway socket with ``code`` (4000 lets discord.py RESUME).
@@ -1745,6 +1827,11 @@ class DiscordStandIn:
                 raise _HTTPError(403, 50007, "Cannot send messages to this user")
         self._require(guild, cid, PERM_SEND_MESSAGES)
         body = body or {}
+        if await self._hold_post(cid, stored=False) is not None:
+            raise _HTTPError(503, 0, "Service Unavailable (the stand-in dropped a held post)")
+        replayed = self._replay_nonce(body)
+        if replayed is not None:
+            return _json_response(replayed)
         content = body.get("content") or ""
         if not (
             content
@@ -1768,8 +1855,10 @@ class DiscordStandIn:
             components=body.get("components") or [],
             flags=int(body.get("flags") or 0),
         )
+        self._remember_nonce(body, message)
         self._store_message(message, by_bot=True)
         await self._echo("MESSAGE_CREATE", self._gateway_message(message))
+        await self._hold_post(cid, stored=True)
         return _json_response(message)
 
     async def _get_message(self, channel_id: str, message_id: str, **_: Any) -> web.Response:

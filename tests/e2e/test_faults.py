@@ -259,6 +259,108 @@ async def test_kill_9_with_pending_reminder_and_nudge_fires_each_exactly_once(
         await bot.kill()
 
 
+# ---------------------------------------------------------------------- scheduled posts under faults
+
+ONBOARDING_POSTS = ("onboarding.rules_reminder", "onboarding.nudge")
+
+
+async def reminder_and_nudge_due_at_restart(
+    standin: DiscordStandIn, server: Server, bot: BotProcess, rules: int
+) -> int:
+    """Start the bot, gate a newcomer on the rules, kill the bot, make both follow-ups due; return the newcomer."""
+    await bot.start()
+    await bot.wait_connected()
+    await configure(standin, server, "config channel", setting="welcome_channel", channel=server.welcome)
+    await configure(standin, server, "config channel", setting="rules_channel", channel=rules)
+    await configure(standin, server, "config value", setting="rules_gate", value="yes")
+    newcomer = await standin.member_add(server.guild, username="nadia")
+    await standin.wait_for_message(server.welcome, timeout=10)
+    pending = "SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'pending' AND kind IN (?, ?)"
+    await wait_until(lambda: bot.scalar(pending, ONBOARDING_POSTS) == 2, what="the reminder and nudge jobs")
+    await bot.kill()
+    assert make_due(bot, ONBOARDING_POSTS) == 2
+    return newcomer
+
+
+def assert_posted_once_each(standin: DiscordStandIn, server: Server, rules: int, newcomer: int) -> None:
+    """One reminder in the rules channel; the welcome and one nudge in the welcome channel."""
+    reminders = standin.messages_in(rules)
+    assert len(reminders) == 1, [m["content"][:60] for m in reminders]
+    welcome_channel = standin.messages_in(server.welcome)
+    assert len(welcome_channel) == 2, [m["content"][:60] for m in welcome_channel]
+    assert all(f"<@{newcomer}>" in m["content"] for m in [*reminders, *welcome_channel])
+
+
+async def test_server_errors_on_scheduled_posts_are_retried_and_each_posted_once(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """5xx on a reminder (never stored) and on a nudge (stored, then 503): each is posted exactly once."""
+    if not feature_present("onboarding"):
+        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin)
+    rules = discord_standin.add_channel(server.guild, "rules")
+    bot = BotProcess(discord_standin, tmp_path, guild_id=server.guild)
+    try:
+        newcomer = await reminder_and_nudge_due_at_restart(discord_standin, server, bot, rules)
+        # The reminder: a 500 (discord.py retries it at once), then a 503 (it doesn't): Hearth must.
+        discord_standin.fail_next(f"POST /channels/{rules}/messages", 500)
+        discord_standin.fail_next(f"POST /channels/{rules}/messages", 503)
+        # The nudge: Discord creates the message but answers 503; the retry must not post it again.
+        discord_standin.fail_next_post_after_storing(server.welcome, 503)
+        await bot.start()
+        await bot.wait_ready()
+        await wait_jobs_done(bot, ONBOARDING_POSTS, "both jobs to get through the errors")
+        assert statuses(discord_standin, f"POST /channels/{rules}/messages") == [500, 503, "ok"]
+        assert statuses(discord_standin, f"POST /channels/{server.welcome}/messages") == ["ok", 503, "ok"]
+        await asyncio.sleep(0.5)
+        assert_posted_once_each(discord_standin, server, rules, newcomer)
+        marked = bot.query(
+            "SELECT reminded_at IS NOT NULL, nudged_at IS NOT NULL FROM onboarding_members WHERE user_id = ?",
+            (newcomer,),
+        )
+        assert marked == [(1, 1)]
+        assert bot.scalar("SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'failed'") == 0
+        assert "Traceback" not in bot.all_logs()
+    finally:
+        discord_standin.release_held_posts()
+        await bot.kill()
+
+
+async def test_kill_9_while_scheduled_posts_are_in_flight_posts_each_exactly_once(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """kill -9 with a reminder not yet at Discord and a nudge already posted but unanswered: once each after restart."""
+    if not feature_present("onboarding"):
+        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    server = build_server(discord_standin)
+    rules = discord_standin.add_channel(server.guild, "rules")
+    bot = BotProcess(discord_standin, tmp_path, guild_id=server.guild)
+    try:
+        newcomer = await reminder_and_nudge_due_at_restart(discord_standin, server, bot, rules)
+        dropped = discord_standin.hold_next_post(rules, after_storing=False)
+        unanswered = discord_standin.hold_next_post(server.welcome, after_storing=True)
+        await bot.start()
+        await bot.wait_ready()
+        await asyncio.wait_for(dropped.reached.wait(), 20)
+        await asyncio.wait_for(unanswered.reached.wait(), 20)
+        assert discord_standin.messages_in(rules) == []
+        assert len(discord_standin.messages_in(server.welcome)) == 2  # the welcome and the nudge
+        await bot.kill()
+        running = "SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'running' AND kind IN (?, ?)"
+        assert bot.scalar(running, ONBOARDING_POSTS) == 2
+        discord_standin.release_held_posts()
+
+        await bot.start()
+        await bot.wait_ready()
+        await wait_jobs_done(bot, ONBOARDING_POSTS, "both jobs to run again after the crash")
+        await asyncio.sleep(0.5)
+        assert_posted_once_each(discord_standin, server, rules, newcomer)
+        assert bot.scalar("SELECT COUNT(*) FROM scheduled_jobs WHERE status = 'failed'") == 0
+    finally:
+        discord_standin.release_held_posts()
+        await bot.kill()
+
+
 # ---------------------------------------------------------------------- bursts and shutdown
 
 

@@ -404,3 +404,64 @@ async def test_server_error_is_retried(discord_standin: DiscordStandIn) -> None:
         channel = await bot.fetch_channel(world.general)
     assert channel.id == world.general
     assert [r.status for r in discord_standin.requests_matching("GET /channels/{channel_id}")] == [500, 200]
+
+
+async def test_a_repeated_nonce_returns_the_message_already_posted(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        channel = bot.get_channel(world.general)
+        first = await channel.send("reminder", nonce="job-1")
+        again = await channel.send("reminder", nonce="job-1")  # a retry: discord.py sends enforce_nonce
+        other = await channel.send("reminder", nonce="job-2")
+        assert again.id == first.id and other.id != first.id
+        assert [m["content"] for m in discord_standin.messages_in(world.general)] == ["reminder", "reminder"]
+        created = [
+            d for e, d in discord_standin.dispatched if e == "MESSAGE_CREATE" and d["content"] == "reminder"
+        ]
+        assert len(created) == 2  # the repeat was not delivered again
+        posts = discord_standin.requests_matching("POST /channels/*/messages")
+        assert all(p.json["enforce_nonce"] is True for p in posts)
+
+        # The nonce of a message deleted a moment ago is refused; past the window a nonce is free again.
+        await first.delete()
+        with pytest.raises(discord.NotFound):
+            await channel.send("reminder", nonce="job-1")
+        discord_standin.nonce_window = 0.0
+        late = await channel.send("reminder", nonce="job-2")
+        assert late.id != other.id
+    assert len(discord_standin.messages_in(world.general)) == 2
+
+
+async def test_a_held_post_lands_or_not_while_its_answer_waits(discord_standin: DiscordStandIn) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        channel = bot.get_channel(world.general)
+        dropped = discord_standin.hold_next_post(world.general, after_storing=False)
+        sending = asyncio.create_task(channel.send("lost", nonce="a"))
+        await asyncio.wait_for(dropped.reached.wait(), 5)
+        assert discord_standin.messages_in(world.general) == []
+        discord_standin.release_held_posts()
+        with pytest.raises(discord.DiscordServerError):
+            await sending
+
+        stored = discord_standin.hold_next_post(world.general, after_storing=True)
+        sending = asyncio.create_task(channel.send("landed", nonce="b"))
+        await asyncio.wait_for(stored.reached.wait(), 5)
+        assert [m["content"] for m in discord_standin.messages_in(world.general)] == ["landed"]
+        assert not sending.done()  # the bot has not heard back
+        discord_standin.release_held_posts()
+        assert (await sending).content == "landed"
+
+
+async def test_a_post_stored_then_failed_is_returned_to_a_retry_with_its_nonce(
+    discord_standin: DiscordStandIn,
+) -> None:
+    world = build_world(discord_standin)
+    async with running(discord_standin, make_bot(Seen())) as bot:
+        channel = bot.get_channel(world.general)
+        discord_standin.fail_next_post_after_storing(world.general, 503)
+        with pytest.raises(discord.DiscordServerError):
+            await channel.send("nudge", nonce="job-7")
+        assert [m["content"] for m in discord_standin.messages_in(world.general)] == ["nudge"]
+        retried = await channel.send("nudge", nonce="job-7")
+        assert [int(m["id"]) for m in discord_standin.messages_in(world.general)] == [retried.id]

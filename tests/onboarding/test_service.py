@@ -74,22 +74,26 @@ async def test_accepting_cancels_the_reminder_and_counts_once(
     assert await service.accept_rules(G, 1)
     assert not await service.accept_rules(G, 1)
     assert await pending_kinds(scheduler) == [NUDGE]
-    assert not await service.claim_rules_reminder(G, 1)
+    assert not await service.rules_reminder_due(G, 1)
 
 
-async def test_reminder_and_nudge_are_claimed_only_once(service: OnboardingService) -> None:
+async def test_reminder_and_nudge_stay_due_until_marked_sent(service: OnboardingService) -> None:
     await service.member_joined(G, 1)
-    assert await service.claim_rules_reminder(G, 1)
-    assert not await service.claim_rules_reminder(G, 1)
-    assert await service.claim_nudge(G, 1)
-    assert not await service.claim_nudge(G, 1)
+    # Asking is not claiming: a post that fails (or a crash before it lands) leaves the step due.
+    assert await service.rules_reminder_due(G, 1)
+    assert await service.rules_reminder_due(G, 1)
+    await service.mark_reminded(G, 1)
+    assert not await service.rules_reminder_due(G, 1)
+    assert await service.nudge_due(G, 1)
+    await service.mark_nudged(G, 1)
+    assert not await service.nudge_due(G, 1)
 
 
 async def test_opted_out_members_are_not_nudged(service: OnboardingService, scheduler: Scheduler) -> None:
     await service.member_joined(G, 1)
     await service.opt_out(G, 1)
     assert await pending_kinds(scheduler) == []
-    assert not await service.claim_nudge(G, 1)
+    assert not await service.nudge_due(G, 1)
 
 
 async def test_joins_above_the_rate_are_held_for_one_batch(
@@ -102,8 +106,10 @@ async def test_joins_above_the_rate_are_held_for_one_batch(
         clock.advance(seconds=2)
     assert [p.batched for p in plans] == [False, False, False, True, True, True]
     assert [j.kind for j in await scheduler.pending(G, BATCH_WELCOME)] == [BATCH_WELCOME]
-    assert await service.take_batch(G) == [4, 5, 6]
-    assert await service.take_batch(G) == []
+    assert await service.batch_pending(G) == [4, 5, 6]
+    assert await service.batch_pending(G) == [4, 5, 6]  # until the batch welcome is marked sent
+    await service.mark_batch_welcomed(G, [4, 5, 6])
+    assert await service.batch_pending(G) == []
     clock.advance(minutes=5)
     assert not (await service.member_joined(G, 7)).batched
 
@@ -144,7 +150,7 @@ async def test_no_staff_ping_once_the_member_facts_hold_a_reply(
         " VALUES (?, 1, ?, ?, ?, ?)",
         (G, now, now, now, now + 60),
     )
-    assert not await service.claim_unanswered(G, 1)
+    assert not await service.staff_ping_due(G, 1)
 
 
 # Talking after a newcomer in their channel is no longer an answer: "got a reply" is a reply or a
@@ -168,11 +174,12 @@ async def test_what_counts_as_an_answer(
     assert (outcome.answered == (1,)) is answered
 
 
-async def test_an_unanswered_first_message_is_claimed_for_one_staff_ping(service: OnboardingService) -> None:
+async def test_an_unanswered_first_message_is_due_one_staff_ping(service: OnboardingService) -> None:
     await service.member_joined(G, 1)
     await service.message_seen(G, 1, channel_id=50, message_id=500)
-    assert await service.claim_unanswered(G, 1)
-    assert not await service.claim_unanswered(G, 1)
+    assert await service.staff_ping_due(G, 1)
+    await service.mark_staff_pinged(G, 1)
+    assert not await service.staff_ping_due(G, 1)
 
 
 async def test_members_who_were_already_here_are_not_tracked(
