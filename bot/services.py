@@ -15,6 +15,7 @@ from bot.conflict.flags import FlagService
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.core.db import Database
+from bot.core.guilds import GuildLifecycle
 from bot.core.i18n import Catalog
 from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
@@ -39,6 +40,7 @@ class Services:
     metrics: MetricsService
     onboarding: OnboardingService
     conflict: FlagService
+    guilds: GuildLifecycle
 
 
 async def build_services(config: Config, db: Database, clock: Clock, catalog: Catalog) -> Services:
@@ -65,4 +67,5 @@ async def build_services(config: Config, db: Database, clock: Clock, catalog: Ca
         metrics=MetricsService(db, clock, settings),
         onboarding=onboarding,
         conflict=conflict,
+        guilds=GuildLifecycle(db, clock, settings, scheduler),
     )

@@ -199,6 +199,8 @@ class HearthBot(commands.Bot):
             # Not in setup_hook: a job already due at start would run before Discord sent the
             # guilds, find no guild in the cache and be marked done without doing anything.
             self._scheduler_started = True
+            # Servers that removed the bot while it was down sent no GUILD_DELETE: their jobs stop here.
+            await self.services.guilds.reconcile({guild.id for guild in self.guilds})
             await self.scheduler.start()
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
