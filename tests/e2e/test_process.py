@@ -231,12 +231,15 @@ async def test_removed_from_a_server_cancels_its_jobs_and_schedules_the_purge(
     """GUILD_DELETE: the server's pending reminders are cancelled and one purge is set 30 days out."""
     require_cog("onboarding", "guilds")
     server = build_server(discord_standin)
-    async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
+    # Ready, not only connected: at on_ready the bot also treats servers it is no longer in as left,
+    # and this test is about the GUILD_DELETE it receives while running.
+    async with running_bot(discord_standin, tmp_path, guild_id=server.guild, wait="ready") as bot:
         await configure(
             discord_standin, server, "config channel", setting="welcome_channel", channel=server.welcome
         )
         await configure(discord_standin, server, "config value", setting="rules_gate", value="yes")
         await discord_standin.member_add(server.guild, username="nadia")
+        await discord_standin.wait_for_message(server.welcome, timeout=10)
         pending = "SELECT COUNT(*) FROM scheduled_jobs WHERE guild_id = ? AND status = 'pending'"
         await wait_until(lambda: bot.scalar(pending, (server.guild,)) >= 2, what="the onboarding jobs")
         jobs = bot.scalar(pending, (server.guild,))
