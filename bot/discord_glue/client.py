@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -224,12 +225,16 @@ class HearthBot(commands.Bot):
             except FATAL_GATEWAY_ERRORS:
                 raise
             except Exception:
-                if not reconnect or self.is_closed():
+                if self.is_closed():
+                    return  # shutting down: whatever the socket did last no longer matters
+                if not reconnect:
                     raise
                 delay = backoff.delay()
                 log.exception("gateway connection failed unexpectedly; connecting again in %.1fs", delay)
-                # discord.py left the socket open when the error escaped: close it (a new IDENTIFY follows).
-                await self._close_gateway(code=4000)
+                # discord.py left the socket open when the error escaped: close it (a new IDENTIFY follows),
+                # whatever state it is in.
+                with contextlib.suppress(Exception):
+                    await self._close_gateway(code=4000)
                 await asyncio.sleep(delay)
             if self.is_closed():
                 return
