@@ -40,11 +40,11 @@ INTENTS.message_content = True
 # How long shutdown waits for event handlers already running (a message read just before the gateway
 # closed is still being stored) before unloading the cogs.
 EVENT_SETTLE_SECONDS = 5.0
-# Errors that mean the set-up is wrong (bad token, intents not switched on, a close code Discord says
-# is final): retrying would fail the same way, so the process ends and says why.
 # Fields discord.py's parser lets be missing although every listener needs them (a message without an
 # author reaches each `on_message` and fails there, once per listener).
 REQUIRED_FIELDS = {"MESSAGE_CREATE": ("id", "channel_id", "author")}
+# Errors that mean the set-up is wrong (bad token, intents not switched on, a close code Discord says
+# is final): retrying would fail the same way, so the process ends and says why.
 FATAL_GATEWAY_ERRORS = (discord.LoginFailure, discord.PrivilegedIntentsRequired, discord.ConnectionClosed)
 
 
