@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|migrate|sync|check|import|conflict] …`."""
+"""Command line: `python -m bot [run|migrate|sync|check|forget-guild|new-migration|import|conflict] …`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -17,9 +18,13 @@ from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
 from bot.activity.rollups import probe_writer
 from bot.core.backup import BackupError, backup_database
+from bot.core.clock import SystemClock
 from bot.core.config import Config, ConfigError, load_config, setup_logging
-from bot.core.db import Database, MigrationError, discover_migrations
+from bot.core.db import MIGRATIONS_DIR, Database, MigrationError, discover_migrations
+from bot.core.guilds import GuildLifecycle
 from bot.core.i18n import LOCALES_DIR, Catalog
+from bot.core.scheduler import Scheduler
+from bot.core.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -117,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
         "with the copy, start the bot.",
     )
     backup.add_argument("file", type=Path, help="the new file to write (must not exist)")
+    forget = sub.add_parser(
+        "forget-guild",
+        help="delete everything stored about one server, now",
+        description="Delete every row of one server in every table, in one transaction, without waiting "
+        "for the retention period that follows its removal of the bot. Other servers are untouched.",
+    )
+    forget.add_argument("guild_id", type=int, metavar="ID", help="the server's id (a snowflake)")
+    new_migration = sub.add_parser(
+        "new-migration",
+        help="write the next numbered migration file with its header",
+        description="Create bot/core/migrations/NNNN_NAME.sql (the next free number) with its "
+        "`-- Reason:` header, for a schema change. Landed migrations are never edited.",
+    )
+    new_migration.add_argument("name", metavar="NAME", help="lowercase words joined by _, e.g. contest_votes")
+    new_migration.add_argument("--reason", default="", help="why the schema changes (the header line)")
     add_import_cli(sub)
     conflict = sub.add_parser(
         "conflict",
@@ -146,12 +166,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         score_stream(sys.stdin, sys.stdout)
         return EXIT_OK
+    if command == "new-migration":
+        return write_migration(args.name, args.reason)
     try:
         config = load_config()
     except ConfigError as exc:
         sys.stderr.write(f"Configuration error: {exc}\n")
         return EXIT_FAILED
     setup_logging(config)
+    if command == "forget-guild":
+        return asyncio.run(forget_guild(config, args.guild_id))
     if command == "check":
         return asyncio.run(check(config))
     if command == "migrate":
@@ -235,6 +259,47 @@ async def migrate(config: Config) -> int:
     except MigrationError as exc:
         sys.stderr.write(f"Migration failed: {exc}\n")
         return EXIT_FAILED
+    return EXIT_OK
+
+
+async def forget_guild(config: Config, guild_id: int) -> int:
+    """Purge one server's data at once."""
+    if not config.db_path.exists():
+        sys.stderr.write(f"No database at {config.db_path}: nothing to forget.\n")
+        return EXIT_FAILED
+    db = await Database.open(config.db_path)
+    try:
+        await db.migrate()
+        settings = Settings(db, SystemClock())
+        lifecycle = GuildLifecycle(db, SystemClock(), settings, Scheduler(db, SystemClock()))
+        deleted = await lifecycle.purge(guild_id)
+    finally:
+        await db.close()
+    rows = {table: n for table, n in deleted.items() if n}
+    details = ", ".join(f"{table} {n}" for table, n in sorted(rows.items()))
+    out(f"server {guild_id}: {sum(rows.values())} rows deleted" + (f" ({details})" if details else ""))
+    return EXIT_OK
+
+
+def write_migration(name: str, reason: str, directory: Path = MIGRATIONS_DIR) -> int:
+    """Create the next numbered migration file with its `-- Reason:` header; print its path."""
+    if not re.fullmatch(r"[a-z0-9]+(?:_[a-z0-9]+)*", name):
+        sys.stderr.write(
+            f"Migration name {name!r}: use lowercase letters, digits and _ (e.g. contest_votes).\n"
+        )
+        return EXIT_FAILED
+    try:
+        number = max((m.version for m in discover_migrations(directory)), default=0) + 1
+    except MigrationError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_FAILED
+    path = directory / f"{number:04d}_{name}.sql"
+    header = reason.strip() or "say why the schema changes (what feature needs it, what it keeps)"
+    path.write_text(f"-- Reason: {header}\n\n", encoding="utf-8")
+    out(f"created {path}")
+    out(
+        "when it is final, add its checksum to tests/core/landed_migrations.sha256 (the test prints the line)"
+    )
     return EXIT_OK
 
 

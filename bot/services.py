@@ -15,9 +15,11 @@ from bot.activity.metrics import MetricsService
 from bot.activity.pipeline import ActivityPipeline
 from bot.conflict import flags as conflict_flags
 from bot.conflict.flags import FlagService
+from bot.core import guilds
 from bot.core.clock import Clock
 from bot.core.config import Config
 from bot.core.db import Database
+from bot.core.guilds import GuildLifecycle
 from bot.core.i18n import Catalog
 from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
@@ -28,6 +30,7 @@ from bot.onboarding.service import OnboardingService
 
 # Each feature's settings, declared in its own module (`SETTINGS`); a new feature adds its tuple here.
 FEATURE_SETTINGS: tuple[tuple[SettingSpec, ...], ...] = (
+    guilds.SETTINGS,
     activity_pipeline.SETTINGS,
     activity_metrics.SETTINGS,
     conflict_flags.SETTINGS,
@@ -51,6 +54,7 @@ class Services:
     metrics: MetricsService
     onboarding: OnboardingService
     conflict: FlagService
+    guilds: GuildLifecycle
 
 
 def setting_specs() -> dict[str, SettingSpec]:
@@ -89,4 +93,5 @@ async def build_services(config: Config, db: Database, clock: Clock, catalog: Ca
         metrics=MetricsService(db, clock, settings),
         onboarding=onboarding,
         conflict=conflict,
+        guilds=GuildLifecycle(db, clock, settings, scheduler),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import functools
 import importlib.util
 import logging
@@ -11,9 +12,11 @@ import pkgutil
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import discord
 import yarl
+from discord.backoff import ExponentialBackoff
 from discord.ext import commands
 
 from bot.core.clock import Clock, SystemClock
@@ -34,6 +37,16 @@ log = logging.getLogger(__name__)
 INTENTS = discord.Intents.default()
 INTENTS.members = True
 INTENTS.message_content = True
+
+# How long shutdown waits for event handlers already running (a message read just before the gateway
+# closed is still being stored) before unloading the cogs.
+EVENT_SETTLE_SECONDS = 5.0
+# Fields discord.py's parser lets be missing although every listener needs them (a message without an
+# author reaches each `on_message` and fails there, once per listener).
+REQUIRED_FIELDS = {"MESSAGE_CREATE": ("id", "channel_id", "author")}
+# Errors that mean the set-up is wrong (bad token, intents not switched on, a close code Discord says
+# is final): retrying would fail the same way, so the process ends and says why.
+FATAL_GATEWAY_ERRORS = (discord.LoginFailure, discord.PrivilegedIntentsRequired, discord.ConnectionClosed)
 
 
 def discover_extensions() -> list[str]:
@@ -61,6 +74,30 @@ def _defines_setup(info: pkgutil.ModuleInfo) -> bool:
         isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "setup"
         for node in tree.body
     )
+
+
+def guard_parsers(parsers: dict[str, Callable[[Any], None]]) -> None:
+    """Wrap discord.py's gateway event parsers so one malformed event is logged and skipped.
+
+    A parser that raises (a MESSAGE_CREATE without `author`, a GUILD_MEMBER_ADD without `user`) would
+    otherwise escape `DiscordWebSocket.received_message` and `Client.connect`, and end the process.
+    The sequence number is already recorded by then, so skipping the event keeps the session whole.
+    """
+    for event, parse in list(parsers.items()):
+        if not isinstance(parse, functools.partial) or parse.func is not _parse_or_skip:
+            parsers[event] = functools.partial(_parse_or_skip, event, parse)
+
+
+def _parse_or_skip(event: str, parse: Callable[[Any], None], data: Any) -> None:
+    try:
+        for key in REQUIRED_FIELDS.get(event, ()):
+            if key not in data:
+                raise KeyError(key)
+        parse(data)
+    except Exception:
+        # The field names say what was missing; the values may be members' messages, so they stay out.
+        fields = sorted(data) if isinstance(data, dict) else type(data).__name__
+        log.exception("skipped a malformed %s event from the gateway (fields: %s)", event, fields)
 
 
 def apply_endpoint_overrides(config: Config) -> None:
@@ -103,6 +140,7 @@ class HearthBot(commands.Bot):
         self._closing = False
         self._closed = asyncio.Event()
         self._scheduler_started = False
+        guard_parsers(self._connection.parsers)
 
     # The services cogs use most, by their short names.
     @property
@@ -161,10 +199,15 @@ class HearthBot(commands.Bot):
     async def on_ready(self) -> None:
         """Log who we are and where; the first time, start running scheduled jobs."""
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
+        if self._closing:
+            # discord.py's ready timer can fire after shutdown began: the database may be closing.
+            return
         if not self._scheduler_started:
             # Not in setup_hook: a job already due at start would run before Discord sent the
             # guilds, find no guild in the cache and be marked done without doing anything.
             self._scheduler_started = True
+            # Servers that removed the bot while it was down sent no GUILD_DELETE: their jobs stop here.
+            await self.services.guilds.reconcile({guild.id for guild in self.guilds})
             await self.scheduler.start()
 
     async def on_error(self, event_method: str, /, *args: object, **kwargs: object) -> None:
@@ -173,8 +216,63 @@ class HearthBot(commands.Bot):
         error = sys.exc_info()[1]
         log.error("unhandled error in event %s", event_method, exc_info=error)
 
+    async def connect(self, *, reconnect: bool = True) -> None:
+        """Hold the gateway session; after an unexpected error, log it and connect again with back-off.
+
+        discord.py reconnects on network errors itself; anything else that escapes its loop (a bug
+        in a payload handler, an odd frame) would end the process. Only a bad token, missing intents
+        and close codes Discord calls final end it (FATAL_GATEWAY_ERRORS).
+        """
+        backoff = ExponentialBackoff()
+        while True:
+            try:
+                await super().connect(reconnect=reconnect)
+                return
+            except FATAL_GATEWAY_ERRORS:
+                raise
+            except Exception:
+                if self.is_closed():
+                    return  # shutting down: whatever the socket did last no longer matters
+                if not reconnect:
+                    raise
+                delay = backoff.delay()
+                log.exception("gateway connection failed unexpectedly; connecting again in %.1fs", delay)
+                # discord.py left the socket open when the error escaped: close it (a new IDENTIFY follows),
+                # whatever state it is in.
+                with contextlib.suppress(Exception):
+                    await self._close_gateway(code=4000)
+                await asyncio.sleep(delay)
+            if self.is_closed():
+                return
+
+    def is_closed(self) -> bool:
+        """Tell whether the bot is closing or closed; discord.py's gateway loop stops reconnecting then."""
+        return getattr(self, "_closing", False) or super().is_closed()
+
+    async def _close_gateway(self, *, code: int = 1000) -> None:
+        ws = self.ws
+        if ws is not None and ws.open:
+            await ws.close(code=code)
+
+    async def _settle_events(self) -> None:
+        """Wait (bounded) for the event handlers discord.py already started for events it read."""
+        current = asyncio.current_task()
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not current and not task.done() and task.get_name().startswith("discord.py: ")
+        ]
+        if running:
+            _, late = await asyncio.wait(running, timeout=EVENT_SETTLE_SECONDS)
+            if late:
+                log.warning("%d event handlers still running at shutdown", len(late))
+
     async def close(self) -> None:
-        """Flush pending writes, stop the scheduler, close the database, then disconnect."""
+        """Stop reading from Discord, let handlers finish, unload cogs, flush, then close HTTP and the database.
+
+        The gateway closes first: `commands.Bot.close()` unloads the cogs before closing it, and the
+        bot went on reading (and acknowledging) messages that no listener was left to store.
+        """
         if self._closing:
             # A second caller (`async with bot` after a signal's close) waits for the first to finish:
             # returning early let asyncio.run() end and cancel the flush and the database close.
@@ -183,7 +281,11 @@ class HearthBot(commands.Bot):
         self._closing = True
         try:
             log.info("shutting down")
-            # Disconnect first so no new event arrives after the last flush.
+            await self._close_gateway()
+            await self._settle_events()
+            if hasattr(self, "services"):
+                await self.scheduler.shutdown()
+            # Unloads the cogs (their cog_unload writes what they buffer), then closes HTTP.
             await super().close()
             for flush in self._flushers:
                 try:
@@ -191,7 +293,6 @@ class HearthBot(commands.Bot):
                 except Exception:
                     log.exception("flush failed during shutdown")
             if hasattr(self, "services"):
-                await self.scheduler.shutdown()
                 await self.db.close()
             log.info("shutdown complete")
         finally:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.standin import PERM_MANAGE_GUILD, DiscordStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -247,9 +249,12 @@ async def wait_until(predicate: Callable[[], Any], *, within: float = 10.0, what
         await asyncio.sleep(0.05)
 
 
-def feature_present(module: str) -> bool:
-    """Tell whether a feature's cog module exists in this checkout (features land in parallel)."""
-    return (PROJECT_ROOT / "cogs" / f"{module}.py").exists()
+def require_cog(*modules: str) -> None:
+    """Fail the test (never skip it) when a cog it exercises is missing: a renamed cog file is a bug."""
+    missing = [m for m in modules if not (PROJECT_ROOT / "cogs" / f"{m}.py").exists()]
+    if missing:
+        names = ", ".join(f"cogs/{m}.py" for m in missing)
+        pytest.fail(f"{names} not found: a cog this test exercises was renamed or removed", pytrace=False)
 
 
 def reply_text(body: Any) -> str:

@@ -344,6 +344,7 @@ class DiscordStandIn:
         self.gateway_queries: list[Mapping[str, str]] = []
         self.connection_count = 0
         self.heartbeat_count = 0
+        self.acknowledged_seq = 0  # the highest sequence number the bot's heartbeats reported as read
         self._faults: list[_Fault] = []
         self._sessions: dict[str, _Session] = {}
         self._session: _Session | None = None
@@ -1007,6 +1008,7 @@ class DiscordStandIn:
         if op == OP_HEARTBEAT:
             conn.heartbeats += 1
             self.heartbeat_count += 1
+            self.acknowledged_seq = max(self.acknowledged_seq, int(data or 0))
             async with conn.lock:
                 await conn.ws.send_str(json.dumps({"op": OP_HEARTBEAT_ACK}))
         elif op == OP_IDENTIFY:
@@ -1280,6 +1282,28 @@ class DiscordStandIn:
         """Make a member leave a guild (GUILD_MEMBER_REMOVE)."""
         self.guilds[guild_id].members.pop(user_id, None)
         await self.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(guild_id), "user": self.users[user_id]})
+
+    async def guild_delete(self, guild_id: int) -> None:
+        """Remove the bot from a guild (GUILD_DELETE without ``unavailable``, as when it is kicked)."""
+        self.guilds.pop(guild_id, None)
+        await self.dispatch("GUILD_DELETE", {"id": str(guild_id)})
+
+    def dispatched_message_ids(self, *, up_to_seq: int | None = None) -> list[int]:
+        """Return the ids of the MESSAGE_CREATE frames still in the session buffer, up to a sequence number.
+
+        With ``up_to_seq=self.acknowledged_seq``: the messages the bot has told Discord it read.
+        """
+        session = self._session
+        if session is None:
+            return []
+        ids = []
+        for seq, frame in session.buffer:
+            if up_to_seq is not None and seq > up_to_seq:
+                break
+            payload = json.loads(frame)
+            if payload.get("t") == "MESSAGE_CREATE":
+                ids.append(int(payload["d"]["id"]))
+        return ids
 
     def _reaction_payload(self, channel_id: int, message_id: int, user_id: int, emoji: str) -> Json:
         name, _, emoji_id = emoji.partition(":")

@@ -19,8 +19,8 @@ from tests.e2e.helpers import (
     assert_no_mass_pings,
     build_server,
     configure,
-    feature_present,
     reply_text,
+    require_cog,
     running_bot,
     wait_until,
 )
@@ -121,8 +121,7 @@ async def test_config_command_replies_stores_and_shows_for_manager_and_refuses_m
 
 async def test_member_join_posts_a_welcome(discord_standin: DiscordStandIn, tmp_path: Path) -> None:
     """A member joins → the onboarding feature welcomes them in the welcome channel."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     server = build_server(discord_standin)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
         await configure(
@@ -157,8 +156,7 @@ async def test_lost_send_permission_is_reported_once_to_managers_not_retried(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """The bot loses Send Messages in the welcome channel: managers hear it once, in plain words; no retry loop."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     server = build_server(discord_standin)
     locked = discord_standin.add_channel(server.guild, "locked", bot_can_send=False)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
@@ -195,6 +193,7 @@ async def test_every_message_the_bot_sends_blocks_mass_pings(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """A welcome for a member named '@everyone' and a /config reply echoing '@here': no request allows mass pings."""
+    require_cog("onboarding")
     server = build_server(discord_standin)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild):
         await configure(
@@ -207,9 +206,8 @@ async def test_every_message_the_bot_sends_blocks_mass_pings(
             options={"setting": "nudge_days", "value": "@here <@&1> @everyone"},
         )
         await discord_standin.wait_for_response(sent.id, timeout=10)
-        if feature_present("onboarding"):
-            await discord_standin.member_add(server.guild, username="@everyone")
-            await discord_standin.wait_for_message(server.welcome, timeout=10)
+        await discord_standin.member_add(server.guild, username="@everyone")
+        await discord_standin.wait_for_message(server.welcome, timeout=10)
         assert_no_mass_pings(discord_standin)
 
 
@@ -217,8 +215,7 @@ async def test_missing_manage_roles_is_reported_once_when_members_accept_the_rul
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """The bot lacks Manage Roles: two members accept the rules, each is told, managers are told once."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     server = build_server(discord_standin, bot_permissions=BOT_DEFAULT_PERMISSIONS & ~PERM_MANAGE_ROLES)
     member_role = discord_standin.add_role(server.guild, "Member", position=1)
     async with running_bot(discord_standin, tmp_path, guild_id=server.guild) as bot:
@@ -274,8 +271,7 @@ async def test_heated_exchange_is_flagged_once_to_moderators(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """Real messages through the gateway → activity → conflict: one flag posted in the moderators' channel."""
-    if not feature_present("conflict") or not feature_present("activity"):
-        pytest.skip("cogs/conflict.py or cogs/activity.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("conflict", "activity")
     server = build_server(discord_standin)
     people = {
         "alice": discord_standin.add_member(server.guild, username="alice"),

@@ -19,8 +19,8 @@ from tests.e2e.helpers import (
     Server,
     build_server,
     configure,
-    feature_present,
     reply_text,
+    require_cog,
     running_bot,
     wait_until,
 )
@@ -203,8 +203,7 @@ async def test_kill_9_with_pending_reminder_and_nudge_fires_each_exactly_once(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """kill -9 with an onboarding rules reminder and nudge pending; after restart each is posted once, never twice."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     kinds = ("onboarding.rules_reminder", "onboarding.nudge")
     server = build_server(discord_standin)
     bot = BotProcess(discord_standin, tmp_path, guild_id=server.guild)
@@ -295,8 +294,7 @@ async def test_server_errors_on_scheduled_posts_are_retried_and_each_posted_once
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """5xx on a reminder (never stored) and on a nudge (stored, then 503): each is posted exactly once."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     server = build_server(discord_standin)
     rules = discord_standin.add_channel(server.guild, "rules")
     bot = BotProcess(discord_standin, tmp_path, guild_id=server.guild)
@@ -330,8 +328,7 @@ async def test_kill_9_while_scheduled_posts_are_in_flight_posts_each_exactly_onc
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """kill -9 with a reminder not yet at Discord and a nudge already posted but unanswered: once each after restart."""
-    if not feature_present("onboarding"):
-        pytest.skip("cogs/onboarding.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("onboarding")
     server = build_server(discord_standin)
     rules = discord_standin.add_channel(server.guild, "rules")
     bot = BotProcess(discord_standin, tmp_path, guild_id=server.guild)
@@ -373,8 +370,7 @@ async def test_sigterm_during_a_burst_stores_every_message_the_bot_read(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """1,250 messages read, then SIGTERM while more pour in: every one read is stored, none twice, in order."""
-    if not feature_present("activity"):
-        pytest.skip("cogs/activity.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("activity")
     discord_standin.interaction_deadline = None
     server = build_server(discord_standin, extra_members=20)
     channels = [server.general, server.welcome, server.managers]
@@ -420,8 +416,7 @@ async def test_burst_from_many_members_is_stored_while_the_database_is_locked(
     discord_standin: DiscordStandIn, tmp_path: Path
 ) -> None:
     """2,000 messages from 40 members over 3 channels while another process locks the database: zero lost."""
-    if not feature_present("activity"):
-        pytest.skip("cogs/activity.py has not landed yet (see tests/e2e/RELIABILITY.md)")
+    require_cog("activity")
     discord_standin.interaction_deadline = None
     server = build_server(discord_standin, extra_members=40)
     channels = [server.general, server.welcome, server.managers]
