@@ -13,13 +13,14 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bot.activity.importer import add_cli as add_import_cli
 from bot.activity.importer import run_cli as run_import
 from bot.activity.rollups import probe_writer
 from bot.core.backup import BackupError, backup_database
 from bot.core.clock import SystemClock
-from bot.core.config import Config, ConfigError, load_config, setup_logging
+from bot.core.config import Config, ConfigError, default_env_file, load_config, setup_logging
 from bot.core.db import MIGRATIONS_DIR, Database, MigrationError, discover_migrations
 from bot.core.guilds import GuildLifecycle
 from bot.core.i18n import LOCALES_DIR, Catalog
@@ -72,6 +73,37 @@ example:
       | python -m bot conflict score
   {"id": 1, "score": 0.4000, "flag": true}
 """
+
+
+WRONG_TOKEN_HELP = """\
+Hearth cannot start: Discord refused the bot token.
+
+The token is read from DISCORD_TOKEN in the environment or in the .env file ({env_file}).
+It may have been mistyped, copied with a space, or reset (a reset makes the old one invalid).
+
+To get a new one: https://discord.com/developers/applications → your application → Bot tab →
+Reset Token, then copy it into DISCORD_TOKEN and run `python -m bot` again.
+"""
+
+INTENTS_HELP = """\
+Hearth cannot start: Discord refused the privileged gateway intents it needs.
+
+Open https://discord.com/developers/applications → your application → Bot tab →
+Privileged Gateway Intents, switch on BOTH, save, then run `python -m bot` again:
+  - Server Members Intent   (welcomes, onboarding, member metrics)
+  - Message Content Intent  (sentiment and conflict flagging)
+"""
+
+UNREACHABLE_HELP = """\
+Hearth cannot reach Discord ({error}); it tried {attempts} times over {minutes} minutes.
+
+Check this machine's internet connection, DNS and any firewall or proxy (HTTPS to discord.com and
+gateway.discord.gg must be allowed), and https://discordstatus.com. Under systemd the bot is
+started again by itself (deploy/hearth.service); otherwise run `python -m bot` again.
+"""
+
+# Waits between attempts to reach Discord at start (seconds): about five minutes in all.
+CONNECT_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 60.0, 60.0, 60.0)
 
 
 def out(text: str = "") -> None:
@@ -210,16 +242,58 @@ async def run(config: Config) -> int:
         # A Python-level handler runs in the main thread between bytecodes whatever the socket holds.
         signal.signal(sig, on_signal)
     assert config.token is not None
+    import discord
+
     try:
         async with bot:
-            await bot.start(config.token)
-        # start() returns once the gateway is closed, while a signal's close() may still be flushing
+            await login_with_retries(bot, config.token)
+            await bot.connect()
+        # connect() returns once the gateway is closed, while a signal's close() may still be flushing
         # (and `async with` skips close() then): wait for it, or asyncio.run() would cancel the flush.
         await bot.close()
+    except discord.LoginFailure:
+        sys.stderr.write(WRONG_TOKEN_HELP.format(env_file=default_env_file()))
+        return EXIT_USAGE
+    except discord.PrivilegedIntentsRequired:
+        sys.stderr.write(INTENTS_HELP)
+        return EXIT_USAGE
+    except Unreachable as exc:
+        sys.stderr.write(
+            UNREACHABLE_HELP.format(
+                error=exc.reason, attempts=exc.attempts, minutes=max(1, round(sum(CONNECT_DELAYS) / 60))
+            )
+        )
+        return EXIT_FAILED
     except Exception as exc:
         log.error("bot stopped: %s", type(exc).__name__, exc_info=exc)
         return EXIT_FAILED
     return EXIT_OK
+
+
+class Unreachable(Exception):
+    """Discord could not be reached at start, after every retry."""
+
+    def __init__(self, reason: str, attempts: int) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.attempts = attempts
+
+
+async def login_with_retries(bot: Any, token: str, delays: Sequence[float] = CONNECT_DELAYS) -> None:
+    """Log in, waiting and trying again while Discord can't be reached; a refused token is not retried."""
+    import aiohttp
+    import discord
+
+    for attempt, delay in enumerate([*delays, None], start=1):
+        try:
+            await bot.login(token)
+            return
+        except (aiohttp.ClientConnectionError, TimeoutError, OSError, discord.DiscordServerError) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if delay is None:
+                raise Unreachable(reason, attempt) from None
+            log.warning("cannot reach Discord (%s); trying again in %.0fs", reason, delay)
+            await asyncio.sleep(delay)
 
 
 _STOPPING: set[asyncio.Task[None]] = set()
@@ -304,16 +378,19 @@ def write_migration(name: str, reason: str, directory: Path = MIGRATIONS_DIR) ->
 
 
 async def sync(config: Config) -> int:
-    """Log in and publish the slash commands globally."""
+    """Log in and publish the slash commands globally, even when they look unchanged."""
     from bot.discord_glue.client import HearthBot, apply_endpoint_overrides
 
     apply_endpoint_overrides(config)
-    bot = HearthBot(config)
+    bot = HearthBot(config, publish_at_start=False)
     assert config.token is not None
     async with bot:
         await bot.login(config.token)
-        synced = await bot.tree.sync()
-    out(f"synced {len(synced)} commands globally; Discord may take up to an hour to show them everywhere")
+        published = await bot.publish_commands(force=True, globally=True)
+    if not published:
+        sys.stderr.write("Publishing the slash commands failed; the log above says why.\n")
+        return EXIT_FAILED
+    out("published the slash commands globally; Discord may take up to an hour to show them everywhere")
     return EXIT_OK
 
 

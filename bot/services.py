@@ -23,6 +23,7 @@ from bot.core.guilds import GuildLifecycle
 from bot.core.i18n import Catalog
 from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
+from bot.core.published import PublishedCommands
 from bot.core.scheduler import Scheduler
 from bot.core.settings import CORE_SETTINGS, LEGACY_SPECS, Settings, SettingSpec
 from bot.onboarding import service as onboarding_service
@@ -55,6 +56,7 @@ class Services:
     onboarding: OnboardingService
     conflict: FlagService
     guilds: GuildLifecycle
+    published: PublishedCommands
 
 
 def setting_specs() -> dict[str, SettingSpec]:
@@ -94,4 +96,5 @@ async def build_services(config: Config, db: Database, clock: Clock, catalog: Ca
         onboarding=onboarding,
         conflict=conflict,
         guilds=GuildLifecycle(db, clock, settings, scheduler),
+        published=PublishedCommands(db, clock),
     )

@@ -25,6 +25,7 @@ from bot.core.db import Database
 from bot.core.i18n import Catalog
 from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
+from bot.core.published import digest
 from bot.core.scheduler import Scheduler
 from bot.core.settings import Settings
 from bot.discord_glue.interactions import SAFE_MENTIONS, HearthTree, report_bad_setting
@@ -122,6 +123,7 @@ class HearthBot(commands.Bot):
         clock: Clock | None = None,
         extensions: list[str] | None = None,
         catalog: Catalog | None = None,
+        publish_at_start: bool = True,
     ) -> None:
         # Hearth never joins voice: no warning at every start that the voice libraries are missing.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
@@ -140,6 +142,7 @@ class HearthBot(commands.Bot):
         self._closing = False
         self._closed = asyncio.Event()
         self._scheduler_started = False
+        self._publish_at_start = publish_at_start
         guard_parsers(self._connection.parsers)
 
     # The services cogs use most, by their short names.
@@ -190,11 +193,48 @@ class HearthBot(commands.Bot):
         for name in self._extensions:
             await self.load_extension(name)
             log.info("loaded %s", name)
-        if self.config.dev_guild_id:
-            guild = discord.Object(self.config.dev_guild_id)
+        if self._publish_at_start and self.application_id is not None:  # logged in, not an offline tool
+            await self.publish_commands()
+
+    async def command_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        """The exact command payload a sync would send: names, options and their French localizations."""
+        translator = self.tree.translator
+        commands = self.tree._get_all_commands(guild=guild)
+        if translator is None:
+            return [command.to_dict(self.tree) for command in commands]
+        return [await command.get_translated_payload(self.tree, translator) for command in commands]
+
+    async def publish_commands(self, *, force: bool = False, globally: bool = False) -> bool:
+        """Publish the slash commands when they differ from what was last published; return whether it did.
+
+        Globally, or to HEARTH_DEV_GUILD_ID when set (instant there) unless `globally`. A failure is
+        logged and left for the next start (or `python -m bot sync`): the bot runs on with the commands
+        Discord has.
+        """
+        dev = self.config.dev_guild_id
+        guild = discord.Object(dev) if dev and not globally else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
+        scope = f"guild:{guild.id}" if guild is not None else "global"
+        assert self.application_id is not None
+        value = digest(await self.command_payload(guild))
+        published = self.services.published
+        if not force and await published.is_current(self.application_id, scope, value):
+            log.info("slash commands unchanged since they were last published (%s)", scope)
+            return False
+        try:
             synced = await self.tree.sync(guild=guild)
-            log.info("synced %d commands to development guild %s", len(synced), self.config.dev_guild_id)
+        except discord.HTTPException as exc:
+            log.error("could not publish the slash commands (%s): %s; retrying at the next start", scope, exc)
+            return False
+        await published.record(self.application_id, scope, value)
+        where = (
+            f"to development server {guild.id} (shown at once)"
+            if guild
+            else "globally (Discord may take up to an hour to show them)"
+        )
+        log.info("published %d slash commands %s", len(synced), where)
+        return True
 
     async def on_ready(self) -> None:
         """Log who we are and where; the first time, start running scheduled jobs."""

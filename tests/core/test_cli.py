@@ -123,3 +123,24 @@ def test_conflict_score_help_documents_the_format_with_an_example_that_is_true(t
         cwd=tmp_path,
     )
     assert scored.stdout.strip() == expected
+
+
+async def test_login_gives_up_after_its_retries_with_the_reason() -> None:
+    import aiohttp
+
+    from bot.__main__ import Unreachable, login_with_retries
+
+    class Offline:
+        """A client whose login always meets a refused connection (what aiohttp raises then)."""
+
+        attempts = 0
+
+        async def login(self, token: str) -> None:
+            self.attempts += 1
+            raise aiohttp.ClientConnectionError("Cannot connect to host discord.com:443")
+
+    client = Offline()
+    with pytest.raises(Unreachable) as caught:
+        await login_with_retries(client, "token", delays=(0.0, 0.0))
+    assert client.attempts == 3 and caught.value.attempts == 3
+    assert "Cannot connect to host" in caught.value.reason

@@ -162,7 +162,7 @@ class BotProcess:
         About 2 s sooner than on_ready (discord.py waits `guild_ready_timeout` for more guilds);
         enough for commands and events, not for scheduled jobs.
         """
-        await self.wait_log("synced|ready as ", within=within)
+        await self.wait_log("slash commands|ready as ", within=within)
         await self.standin.wait_until_identified(timeout=within, count=self._identifies_at_start + 1)
         await self.standin.wait_for(
             lambda: (

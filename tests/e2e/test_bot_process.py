@@ -70,7 +70,7 @@ async def test_bot_logs_in_with_privileged_intents_and_syncs_manager_commands(
             "value",
             "reset",
         }
-        assert "synced" in bot.log() and "commands to development guild" in bot.log()
+        assert "published" in bot.log() and "slash commands to development server" in bot.log()
         assert bot.scalar("SELECT MAX(version) FROM schema_migrations") >= 1
         assert TEST_TOKEN not in bot.log(), "the token leaked into the DEBUG log"
 
@@ -145,8 +145,9 @@ async def test_wrong_token_fails_cleanly_and_never_logs_the_token(
     finally:
         await bot.kill()
     output = bot.log()
-    assert status != 0
-    assert "Improper token" in output or "401" in output or "LoginFailure" in output, output[-2000:]
+    assert status == 2, output[-2000:]
+    assert "refused the bot token" in output and "Reset Token" in output and "DISCORD_TOKEN" in output
+    assert "Traceback" not in output
     assert wrong not in output
     assert wrong.split(".")[-1] not in output
     assert all(r.authorization == f"Bot {wrong}" for r in discord_standin.requests if r.authorization)
@@ -372,3 +373,47 @@ async def test_every_synced_command_answers_a_manager_in_time_without_an_unexpec
         late = [r for r in discord_standin.requests if r.status == 404 and "/callback" in r.path]
         assert not late, f"answered after Discord's 3 s deadline: {[r.path for r in late]}"
         assert "Traceback" not in bot.log()
+
+
+async def test_run_publishes_the_commands_globally_on_first_start_and_not_again_when_unchanged(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """No HEARTH_DEV_GUILD_ID: `run` itself publishes the commands (with French names), once."""
+    build_server(discord_standin)
+    bot = BotProcess(discord_standin, tmp_path)
+    await bot.start()
+    try:
+        await bot.wait_ready()
+        puts = discord_standin.requests_matching("PUT /applications/*/commands")
+        assert len(puts) == 1, "the first start must publish the commands globally"
+        published = {c["name"]: c for c in discord_standin.global_commands}
+        assert {"config", "privacy", "stats"} <= set(published)
+        assert published["privacy"]["name_localizations"]["fr"] == "confidentialite"
+        assert "published" in bot.log() and "globally" in bot.log()
+        assert await bot.terminate() == 0
+        await bot.start()
+        await bot.wait_ready()
+        assert len(discord_standin.requests_matching("PUT /applications/*/commands")) == 1
+        assert "slash commands unchanged" in bot.log()
+    finally:
+        await bot.kill()
+
+
+async def test_discord_unreachable_at_start_is_retried_with_back_off_until_it_answers(
+    discord_standin: DiscordStandIn, tmp_path: Path
+) -> None:
+    """Discord down when the bot starts: it waits and tries again, then connects once Discord is back."""
+    build_server(discord_standin)
+    await discord_standin.stop()  # nothing listens on the stand-in's port now
+    bot = BotProcess(discord_standin, tmp_path)
+    await bot.start()
+    try:
+        await bot.wait_log("cannot reach Discord", count=2, within=20)
+        assert bot.proc is not None and bot.proc.returncode is None
+        await discord_standin.start()  # the same port
+        await bot.wait_ready()
+        output = bot.log()
+        assert "Traceback" not in output
+        assert "trying again in 1s" in output and "trying again in 2s" in output
+    finally:
+        await bot.kill()

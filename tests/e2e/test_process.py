@@ -143,8 +143,10 @@ async def test_missing_intents_still_end_the_process(discord_standin: DiscordSta
         status = await bot.wait_exit(within=30)
     finally:
         await bot.kill()
-    assert status != 0
-    assert "PrivilegedIntentsRequired" in bot.log()
+    assert status == 2
+    output = bot.log()
+    assert "Server Members Intent" in output and "Message Content Intent" in output and "Bot tab" in output
+    assert "Traceback" not in output
     assert len(discord_standin.identifies) == 1, "the bot retried a set-up error"
 
 
