@@ -347,6 +347,18 @@ class OnboardingService:
         for kind in (RULES_REMINDER, NUDGE):
             await self._scheduler.cancel(guild_id, kind, str(user_id))
 
+    async def member_opted_out(self, guild_id: int, user_id: int) -> None:
+        """Stop following a member who opted out: no more tracking, no nudge or staff ping about them.
+
+        (The privacy service calls this; what is stored stays until they ask to be forgotten.)
+        """
+        watched = self._watched.get(guild_id)
+        if watched is not None:
+            watched.newcomers.pop(user_id, None)
+            watched.waiting.pop(user_id, None)
+        for kind in (NUDGE, UNANSWERED):
+            await self._scheduler.cancel(guild_id, kind, str(user_id))
+
     # -------------------------------------------------------------- messages
 
     async def message_seen(
@@ -358,12 +370,19 @@ class OnboardingService:
         *,
         reply_to_author_id: int | None = None,
         mention_ids: Sequence[int] = (),
+        recorded: bool = True,
     ) -> MessageOutcome:
-        """Track a newcomer's first message and week-2 activity, and answers to waiting newcomers."""
+        """Track a newcomer's first message and week-2 activity, and answers to waiting newcomers.
+
+        An author who opted out (`recorded` False, from the message signal) is not tracked: nothing
+        is written about them and no staff ping is scheduled; their message may still answer others.
+        """
         now = self._now()
         watched = await self._watch(guild_id)
         first = False
-        newcomer = watched.newcomers.get(author_id)
+        newcomer = watched.newcomers.get(author_id) if recorded else None
+        if not recorded and (author_id in watched.newcomers or author_id in watched.waiting):
+            await self.member_opted_out(guild_id, author_id)  # opted out before this process started
         if newcomer is not None and newcomer.joined_at <= now - int(TRACKING.total_seconds()):
             del watched.newcomers[author_id]
             newcomer = None
