@@ -75,9 +75,14 @@ async def build_services(config: Config, db: Database, clock: Clock, catalog: Ca
     """Build every service on an open, migrated database and register members' data rights."""
     settings = build_settings(db, clock)
     scheduler = Scheduler(db, clock)
-    privacy = PrivacyRegistry()
-    activity = ActivityPipeline(db, clock, settings)
-    onboarding = OnboardingService(db, clock, settings, scheduler)
+    privacy = PrivacyRegistry(db, clock)
+    await privacy.load()
+    # One opt-out set for every feature: the pipeline records nobody in it (and says so in each
+    # message signal); onboarding stops following a member the moment they opt out.
+    activity = ActivityPipeline(db, clock, settings, privacy=privacy)
+    onboarding = OnboardingService(db, clock, settings, scheduler, privacy=privacy)
+    privacy.subscribe(activity.member_opted_out)
+    privacy.subscribe(onboarding.member_opted_out)
     conflict = FlagService(db, clock, settings, scheduler=scheduler)
     privacy.register("activity", activity.export, activity.forget)
     privacy.register("onboarding", onboarding.export, onboarding.forget)

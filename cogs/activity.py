@@ -73,9 +73,9 @@ class ActivityCog(commands.Cog):
         await self.pipeline.warm()
 
     async def cog_unload(self) -> None:
-        """Stop the timer and write what is buffered."""
+        """Stop the timer, stop taking events and write what is buffered."""
         self.flush_timer.cancel()
-        await self.pipeline.drain()
+        await self.pipeline.close()
 
     def _arm_flush_timer(self) -> None:
         # Runs only while events are buffered: an idle bot has no timer waking it up.
@@ -110,7 +110,11 @@ class ActivityCog(commands.Cog):
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        """Score and buffer a member's message, then tell the other features."""
+        """Score each member message (recording it unless opted out) and hand its one signal on.
+
+        The one message flow: every feature listens to `hearth_message`, none to `on_message`.
+        Nothing is handed on once the pipeline closed for shutdown (the database closes next).
+        """
         event = event_from_message(message)
         if event is None:
             return
@@ -191,7 +195,7 @@ class ActivityCog(commands.Cog):
 async def setup(bot: HearthBot) -> None:
     """Register the pipeline's shutdown flush and its purge job, add the cog."""
     pipeline = bot.services.activity
-    bot.add_flusher(pipeline.drain)
+    bot.add_flusher(pipeline.close)
     cog = ActivityCog(bot, pipeline)
     bot.scheduler.register(PURGE_JOB, cog.purge_text)
     await bot.add_cog(cog)

@@ -12,9 +12,7 @@ from discord.ext import commands
 
 from bot.conflict.flags import PURGE_KIND, FlagOutcome, FlagService, IncomingMessage, Status
 from bot.core.errors import UserError
-from bot.core.language import guess_language
 from bot.core.scheduler import Job
-from bot.core.sentiment import polarity
 from bot.core.signals import MessageSignal
 from bot.discord_glue.checks import is_moderator, manager_only
 from bot.discord_glue.client import HearthBot
@@ -52,28 +50,6 @@ def incoming(message: discord.Message, signal: MessageSignal) -> IncomingMessage
     )
 
 
-def fallback_signal(message: discord.Message) -> MessageSignal:
-    """Compute the signal here while no activity pipeline is loaded (sentiment once, as it would)."""
-    assert message.guild is not None
-    lang = guess_language(message.content)
-    thread = message.channel if isinstance(message.channel, discord.Thread) else None
-    resolved = message.reference.resolved if message.reference else None
-    return MessageSignal(
-        guild_id=message.guild.id,
-        channel_id=thread.parent_id if thread and thread.parent_id else message.channel.id,
-        thread_id=thread.id if thread else None,
-        author_id=message.author.id,
-        message_id=message.id,
-        created_at=message.created_at,
-        length=len(message.content),
-        lang=lang,
-        compound=polarity(message.content, lang),
-        reply_to_message_id=message.reference.message_id if message.reference else None,
-        reply_to_author_id=resolved.author.id if isinstance(resolved, discord.Message) else None,
-        mention_ids=tuple(m.id for m in message.mentions if not m.bot),
-    )
-
-
 @manager_only()
 class ConflictCog(
     commands.GroupCog, group_name="conflict", group_description="Conflict flags sent to moderators"
@@ -89,22 +65,13 @@ class ConflictCog(
 
     # ------------------------------------------------------------------ input
 
-    def _activity_loaded(self) -> bool:
-        return any(type(cog).__module__ == "cogs.activity" for cog in self.bot.cogs.values())
-
     @commands.Cog.listener()
     async def on_hearth_message(self, message: discord.Message, signal: MessageSignal) -> None:
-        """Score a member message the activity pipeline has already analysed."""
-        await self._observe(message, signal)
+        """Score a member message the activity pipeline has already analysed.
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """Fallback while no activity cog dispatches `hearth_message`."""
-        if message.guild is None or message.author.bot or not message.content or self._activity_loaded():
-            return
-        await self._observe(message, fallback_signal(message))
-
-    async def _observe(self, message: discord.Message, signal: MessageSignal) -> None:
+        Every member's, opted out or not (`signal.recorded`): moderation is a safety function, not
+        analytics, so opting out never takes anyone out of it.
+        """
         try:
             outcome = await self.service.observe(incoming(message, signal))
             if outcome is not None:
@@ -226,6 +193,15 @@ class ConflictCog(
         channel = self.bot.get_channel(job.payload["channel_id"])
         if isinstance(channel, discord.TextChannel | discord.Thread):
             await channel.edit(slowmode_delay=int(job.payload.get("previous", 0)))
+
+    async def forget_member(self, guild_id: int, user_id: int) -> int:
+        """Forget a member (/privacy forget), then take their words out of the open flag posts too."""
+        posts = await self.service.posts_quoting(guild_id, user_id)
+        changed = await self.service.forget_member(guild_id, user_id)
+        for flag in posts:
+            assert flag.post_channel_id is not None and flag.post_message_id is not None
+            await self._edit_post(flag.post_channel_id, flag.post_message_id, guild_id, flag.id)
+        return changed
 
     async def purge_excerpts(self, job: Job) -> None:
         """Delete the excerpts of a flag left open for 7 days, in the database and in the post."""
@@ -384,4 +360,6 @@ async def setup(bot: HearthBot) -> None:
     bot.add_dynamic_items(FlagButton)
     bot.scheduler.register(PURGE_KIND, cog.purge_excerpts)
     bot.scheduler.register(SLOWMODE_KIND, cog.reset_slow_mode)
+    # Replaces the service's own forgetter: the same deletion, plus the posts moderators see.
+    bot.privacy.register("conflict", service.export_member, cog.forget_member)
     await bot.add_cog(cog)

@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.core.errors import InvalidValue
 from bot.core.scheduler import Job
+from bot.core.signals import MessageSignal
 from bot.discord_glue.checks import manager_only
 from bot.discord_glue.client import HearthBot
 from bot.discord_glue.interactions import (
@@ -324,27 +325,24 @@ class OnboardingCog(
     # ------------------------------------------------------ first messages
 
     @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
-        """Track newcomers' first messages and whether someone answers them."""
-        if message.guild is None or message.author.bot or message.webhook_id is not None:
-            return
-        reply_to = None
-        reference = message.reference
-        if reference is not None and isinstance(reference.resolved, discord.Message):
-            reply_to = reference.resolved.author.id
+    async def on_hearth_message(self, message: discord.Message, signal: MessageSignal) -> None:
+        """Track newcomers' first messages and whether someone answers them (the one message flow)."""
         outcome = await self.service.message_seen(
-            message.guild.id,
-            message.author.id,
+            signal.guild_id,
+            signal.author_id,
             message.channel.id,
-            message.id,
-            reply_to_author_id=reply_to,
-            mention_ids=[u.id for u in message.mentions],
+            signal.message_id,
+            reply_to_author_id=signal.reply_to_author_id,
+            mention_ids=signal.mention_ids,
+            recorded=signal.recorded,
         )
         if outcome.answered:
-            log.debug("newcomers %s answered in %s", outcome.answered, message.guild.id)
-        buddy_role = await self.bot.settings.get(message.guild.id, "buddy_role")
+            log.debug("newcomers %s answered in %s", outcome.answered, signal.guild_id)
+        if not signal.recorded:
+            return
+        buddy_role = await self.bot.settings.get(signal.guild_id, "buddy_role")
         if buddy_role and isinstance(message.author, discord.Member) and message.author.get_role(buddy_role):
-            await self.service.volunteer_seen(message.guild.id, message.author.id)
+            await self.service.volunteer_seen(signal.guild_id, signal.author_id)
 
     async def run_unanswered(self, job: Job) -> None:
         """Ping the welcome team when a newcomer's first message got no answer in time."""

@@ -9,7 +9,6 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.activity.pipeline import ActivityPipeline
 from bot.discord_glue.client import HearthBot
 from bot.discord_glue.interactions import language_for, send_reply, tr_reply
 
@@ -21,21 +20,18 @@ class PrivacyCog(commands.GroupCog, group_name="privacy", group_description="You
     def __init__(self, bot: HearthBot) -> None:
         self.bot = bot
 
-    def _pipeline(self) -> ActivityPipeline:
-        return self.bot.services.activity
-
     @app_commands.command(name="optout", description="Stop Hearth from recording your activity here")
     async def optout(self, interaction: discord.Interaction) -> None:
         """Stop Hearth from recording your activity here."""
         assert interaction.guild_id is not None
-        changed = await self._pipeline().opt_out(interaction.guild_id, interaction.user.id)
+        changed = await self.bot.privacy.opt_out(interaction.guild_id, interaction.user.id)
         await tr_reply(interaction, "privacy.optout.done" if changed else "privacy.optout.already")
 
     @app_commands.command(name="optin", description="Let Hearth count your activity again")
     async def optin(self, interaction: discord.Interaction) -> None:
         """Let Hearth count your activity again."""
         assert interaction.guild_id is not None
-        changed = await self._pipeline().opt_in(interaction.guild_id, interaction.user.id)
+        changed = await self.bot.privacy.opt_in(interaction.guild_id, interaction.user.id)
         await tr_reply(interaction, "privacy.optin.done" if changed else "privacy.optin.already")
 
     @app_commands.command(

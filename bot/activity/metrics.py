@@ -563,11 +563,16 @@ class MetricsService:
     async def contributors(
         self, guild_id: int, days: int = 30, limit: int = 10, end: datetime | None = None
     ) -> Contributors:
-        """Return the most active members (in 10-minute blocks) and those with the widest reach."""
+        """Return the most active members (in 10-minute blocks) and those with the widest reach.
+
+        Opted-out members are never ranked, not even on what was stored before they opted out.
+        """
         span = self.span(days, end)
         active = await self._db.fetchall(
             "SELECT user_id, SUM(blocks) AS b, SUM(messages) AS m FROM activity_daily_member"
-            " WHERE guild_id = ? AND day BETWEEN ? AND ? GROUP BY user_id ORDER BY b DESC, m DESC, user_id LIMIT ?",
+            " WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3"
+            " AND user_id NOT IN (SELECT user_id FROM activity_optouts WHERE guild_id = ?1)"
+            " GROUP BY user_id ORDER BY b DESC, m DESC, user_id LIMIT ?4",
             (guild_id, span.first, span.last, limit),
         )
         reach = await self._reach(guild_id, span, limit)
@@ -604,8 +609,9 @@ class MetricsService:
                 " COUNT(DISTINCT CASE WHEN replies > 0 THEN source_id END) AS repliers,"
                 " COUNT(DISTINCT CASE WHEN reactions > 0 THEN source_id END) AS reactors,"
                 " SUM(replies) AS replies, SUM(reactions) AS reactions"
-                " FROM activity_daily_reach WHERE guild_id = ? AND day BETWEEN ? AND ?"
-                " GROUP BY target_id ORDER BY reach DESC, target_id LIMIT ?",
+                " FROM activity_daily_reach WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3"
+                " AND target_id NOT IN (SELECT user_id FROM activity_optouts WHERE guild_id = ?1)"
+                " GROUP BY target_id ORDER BY reach DESC, target_id LIMIT ?4",
                 (guild_id, span.first, span.last, limit),
             )
         first_week = week_of(span.first)
@@ -621,6 +627,7 @@ class MetricsService:
             "   FROM activity_daily_reach d JOIN activity_reach_pairs p ON p.guild_id = d.guild_id"
             "     AND p.target_id = d.target_id AND p.source_id = d.source_id"
             "   WHERE d.guild_id = ?1 AND d.day BETWEEN ?3 AND ?4)"
+            " WHERE target_id NOT IN (SELECT user_id FROM activity_optouts WHERE guild_id = ?1)"
             " GROUP BY target_id HAVING SUM(pairs) > 0 ORDER BY reach DESC, target_id LIMIT ?5",
             (guild_id, first_week, span.first, partial_last, limit),
         )
@@ -635,9 +642,10 @@ class MetricsService:
         rows = await self._db.fetchall(
             "SELECT d.user_id, COUNT(*) AS days, MAX(d.day) AS last FROM activity_daily_member d"
             " JOIN members m ON m.guild_id = d.guild_id AND m.user_id = d.user_id"
-            " WHERE d.guild_id = ? AND d.day >= ? AND d.day <= ?"
+            " WHERE d.guild_id = ?1 AND d.day >= ?2 AND d.day <= ?3"
             " AND (m.left_at IS NULL OR m.joined_at > m.left_at)"
-            " GROUP BY d.user_id HAVING MAX(d.day) < ? AND COUNT(*) >= ? ORDER BY days DESC, d.user_id",
+            " AND d.user_id NOT IN (SELECT user_id FROM activity_optouts WHERE guild_id = ?1)"
+            " GROUP BY d.user_id HAVING MAX(d.day) < ?4 AND COUNT(*) >= ?5 ORDER BY days DESC, d.user_id",
             (guild_id, window_from, today, quiet_from, min_days),
         )
         return tuple(AtRisk(r["user_id"], r["days"], day_date(r["last"])) for r in rows)

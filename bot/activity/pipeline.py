@@ -29,6 +29,7 @@ from bot.core.clock import Clock, to_ts
 from bot.core.db import Database
 from bot.core.language import guess_language
 from bot.core.members import answered_by
+from bot.core.privacy import PrivacyRegistry
 from bot.core.sentiment import polarity
 from bot.core.settings import Settings, SettingSpec
 from bot.core.signals import MessageSignal
@@ -86,6 +87,7 @@ class ActivityPipeline:
         max_delay: float = 5.0,
         max_backlog: int = 100_000,
         scorer: Scorer = polarity,
+        privacy: PrivacyRegistry | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -100,7 +102,10 @@ class ActivityPipeline:
         self._messages: list[tuple[Any, ...]] = []
         self._texts: list[tuple[int, int, int, str, int]] = []
         self._ops: list[tuple[str, tuple[Any, ...]]] = []
-        self._optouts: set[tuple[int, int]] = set()
+        # The privacy service's own set (one source for every feature), read here without a call.
+        self.privacy = privacy or PrivacyRegistry(db, clock)
+        self._optouts = self.privacy.optouts
+        self.closed = False  # drained for shutdown: no event is taken (nor handed on) any more
         self._spoken: set[tuple[int, int]] = set()
         self._joined: dict[tuple[int, int], int] = {}
         self._write_lock = asyncio.Lock()
@@ -119,19 +124,14 @@ class ActivityPipeline:
 
     async def warm(self) -> None:
         """Load opt-outs, who has spoken and join times, so the hot path never reads the database."""
-        self._optouts = {
-            (r[0], r[1]) for r in await self._db.fetchall("SELECT guild_id, user_id FROM activity_optouts")
-        }
+        await self.privacy.load()
+        self.closed = False
         rows = await self._db.fetchall(
             "SELECT guild_id, user_id, COALESCE(first_joined_at, joined_at), first_message_at FROM members"
         )
         self._spoken = {(r[0], r[1]) for r in rows if r[3] is not None}
         # Newcomers are counted from their first join (bot/core/members.py), not a later return.
         self._joined = {(r[0], r[1]): r[2] for r in rows if r[2] is not None}
-
-    def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        """Tell whether a member asked not to be counted."""
-        return (guild_id, user_id) in self._optouts
 
     @property
     def pending(self) -> int:
@@ -141,13 +141,17 @@ class ActivityPipeline:
     # ------------------------------------------------------------------ events
 
     async def handle_message(self, event: MessageEvent) -> MessageSignal | None:
-        """Score and buffer a member's message; return its signal, None for bots and opted-out members."""
+        """Score a member's message and return its signal (None for bots, and once closed).
+
+        The message is buffered only when its author is recorded; an opted-out author's message is
+        still scored and handed on (`signal.recorded` False) because moderation still sees it.
+        """
         # Runs for every message: plain locals and positional construction (see benchmarks/ingest.py).
+        if event.is_bot or self.closed:
+            return None
         guild_id = event.guild_id
         author_id = event.author_id
         key = (guild_id, author_id)
-        if event.is_bot or key in self._optouts:
-            return None
         text = event.text
         lang = guess_language(text)
         compound = self._score(text, lang)
@@ -157,14 +161,33 @@ class ActivityPipeline:
         reply_id = event.reply_to_message_id
         reply_author = event.reply_to_author_id
         created_at = event.created_at
+        length = len(text)
+        mentions = event.mention_ids
+        attachments = event.attachment_count
+        optouts = self._optouts
+        if optouts and key in optouts:
+            return MessageSignal(
+                guild_id,
+                channel_id,
+                thread_id,
+                author_id,
+                message_id,
+                created_at,
+                length,
+                lang,
+                compound,
+                reply_id,
+                reply_author,
+                mentions,
+                attachments,
+                False,
+                False,
+            )
         created = to_ts(created_at)
         first = key not in self._spoken
         if first:
             self._spoken.add(key)
         joined = self._joined.get(key)
-        length = len(text)
-        mentions = event.mention_ids
-        attachments = event.attachment_count
         # The row in `rollups.MESSAGE_COLUMNS` order, built once; the writer binds it as is.
         self._messages.append(
             (
@@ -180,7 +203,9 @@ class ActivityPipeline:
                 compound,
                 lang,
                 reply_id,
-                reply_author,
+                # Replying to an opted-out member writes nothing about them (nor reach); the writer
+                # also checks the ids it looks up from stored messages.
+                None if optouts and (guild_id, reply_author) in optouts else reply_author,
                 int(is_question(text)),
                 1 if joined is not None and 0 <= created - joined < _NEWCOMER_SECONDS else 0,
             )
@@ -212,6 +237,7 @@ class ActivityPipeline:
             mentions,
             attachments,
             first,
+            True,
         )
 
     def _op(self, kind: str, *args: Any) -> None:
@@ -220,11 +246,15 @@ class ActivityPipeline:
 
     async def handle_edit(self, guild_id: int, message_id: int, text: str, at: datetime) -> None:
         """Re-score an edited message; an edit is not a new message."""
+        if self.closed:
+            return
         lang = guess_language(text)
         self._op("edit", guild_id, message_id, len(text), self._score(text, lang), lang, to_ts(at))
 
     async def handle_delete(self, guild_id: int, message_ids: list[int]) -> None:
         """Take deleted messages out of the counts."""
+        if self.closed:
+            return
         for message_id in message_ids:
             self._op("delete", guild_id, message_id)
 
@@ -241,9 +271,11 @@ class ActivityPipeline:
         is_bot: bool = False,
         at: datetime | None = None,
     ) -> None:
-        """Record a reaction added or removed by a member."""
-        if is_bot or (guild_id, user_id) in self._optouts:
+        """Record a reaction added or removed by a member (nothing about an opted-out author either)."""
+        if is_bot or self.closed or (guild_id, user_id) in self._optouts:
             return
+        if (guild_id, author_id) in self._optouts:
+            author_id = None  # the writer looks the author up in SQL and checks the opt-out there too
         if added:
             when = to_ts(at or self._clock.now())
             self._op("react", guild_id, channel_id, message_id, user_id, author_id, emoji, when)
@@ -252,7 +284,7 @@ class ActivityPipeline:
 
     async def handle_join(self, guild_id: int, user_id: int, at: datetime, *, is_bot: bool = False) -> None:
         """Record a member joining (bots are kept apart from member metrics)."""
-        if (guild_id, user_id) in self._optouts:
+        if self.closed or (guild_id, user_id) in self._optouts:
             return
         if not is_bot:
             when = to_ts(at)
@@ -261,14 +293,18 @@ class ActivityPipeline:
 
     async def handle_leave(self, guild_id: int, user_id: int, at: datetime) -> None:
         """Record a member leaving."""
-        if (guild_id, user_id) in self._optouts:
+        if self.closed or (guild_id, user_id) in self._optouts:
             return
         self._op("leave", guild_id, user_id, to_ts(at))
 
     async def handle_thread(
         self, guild_id: int, thread_id: int, channel_id: int, owner_id: int | None, at: datetime
     ) -> None:
-        """Record a new thread."""
+        """Record a new thread (an opted-out owner is not named)."""
+        if self.closed:
+            return
+        if (guild_id, owner_id) in self._optouts:
+            owner_id = None
         self._op("thread", guild_id, thread_id, channel_id, owner_id, to_ts(at))
 
     # ------------------------------------------------------------------ writing
@@ -373,9 +409,18 @@ class ActivityPipeline:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def drain(self) -> None:
-        """Wait for background batch writes, then write what is left (shutdown)."""
+        """Wait for background batch writes, then write what is left."""
         await self.drain_background()
         await self.flush()
+
+    async def close(self) -> None:
+        """Stop taking events, then drain (shutdown, before the database closes).
+
+        From here on no event is buffered and no message is handed to the features, so none of
+        them touches the database once it is closed.
+        """
+        self.closed = True
+        await self.drain()
 
     async def _write(
         self,
@@ -411,27 +456,9 @@ class ActivityPipeline:
 
     # ------------------------------------------------------------------ members' rights
 
-    async def opt_out(self, guild_id: int, user_id: int) -> bool:
-        """Stop collecting a member's activity (what is stored stays until forgotten); False if already."""
-        self._optouts.add((guild_id, user_id))
+    async def member_opted_out(self, guild_id: int, user_id: int) -> None:
+        """Drop what is buffered about a member who just opted out (the privacy service calls this)."""
         self._drop_pending(guild_id, user_id)
-        return (
-            await self._db.execute(
-                "INSERT OR IGNORE INTO activity_optouts (guild_id, user_id, created_at) VALUES (?, ?, ?)",
-                (guild_id, user_id, to_ts(self._clock.now())),
-            )
-            > 0
-        )
-
-    async def opt_in(self, guild_id: int, user_id: int) -> bool:
-        """Count a member again; False if they were not opted out."""
-        self._optouts.discard((guild_id, user_id))
-        return (
-            await self._db.execute(
-                "DELETE FROM activity_optouts WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-            )
-            > 0
-        )
 
     def _drop_pending(self, guild_id: int, user_id: int) -> None:
         self._messages = [m for m in self._messages if not (m[0] == guild_id and m[4] == user_id)]
@@ -479,7 +506,6 @@ class ActivityPipeline:
             "kept_text": "SELECT message_id, text, expires_at FROM activity_text WHERE guild_id = ? AND author_id = ?",
             "daily_activity": "SELECT day * 86400 AS day_start, messages, blocks FROM activity_daily_member"
             " WHERE guild_id = ? AND user_id = ? ORDER BY day",
-            "opted_out": "SELECT created_at FROM activity_optouts WHERE guild_id = ? AND user_id = ?",
         }
         result: dict[str, Any] = {}
         for name, sql in tables.items():

@@ -116,6 +116,13 @@ _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
         " WHERE s.reply_to_author_id IS NULL AND s.reply_to_message_id IS NOT NULL",
         (),
     ),
+    # Nothing about an opted-out member as the target of a reply (the looked-up ids included): no
+    # reach row, no reply link to them. The pipeline already dropped the messages they wrote.
+    (
+        "UPDATE activity_staging AS s SET reply_to_author_id = NULL WHERE s.reply_to_author_id IN"
+        " (SELECT o.user_id FROM activity_optouts o WHERE o.guild_id = s.guild_id)",
+        (),
+    ),
     # A member's 10-minute block counts once: once per batch (grouped by block), and not at all if a
     # message of theirs in that block was stored before.
     (
@@ -193,7 +200,9 @@ _BATCH_SQL: tuple[tuple[str, tuple[Any, ...]], ...] = (
         " FROM (SELECT s.guild_id AS g, s.reply_to_message_id AS mid, MIN(s.created_at) AS t"
         "       FROM activity_staging s JOIN activity_messages q"
         "         ON q.guild_id = s.guild_id AND q.message_id = s.reply_to_message_id"
-        "       WHERE s.author_id != q.author_id GROUP BY s.guild_id, s.reply_to_message_id) AS r"
+        "       WHERE s.author_id != q.author_id AND NOT EXISTS (SELECT 1 FROM activity_optouts o"
+        "         WHERE o.guild_id = q.guild_id AND o.user_id = q.author_id)"
+        "       GROUP BY s.guild_id, s.reply_to_message_id) AS r"
         " WHERE m.guild_id = r.g AND m.message_id = r.mid",
         (),
     ),
@@ -248,8 +257,11 @@ async def edit_message(
     at: int,
 ) -> bool:
     """Record an edit: new length and sentiment (the day's sentiment counts follow), not a new message."""
+    # An opted-out member's stored messages stay as they were until forgotten: their edits write nothing.
     cursor = await conn.execute(
-        "SELECT channel_id, created_at, compound FROM activity_messages WHERE guild_id = ? AND message_id = ?",
+        "SELECT channel_id, created_at, compound FROM activity_messages m WHERE guild_id = ? AND message_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM activity_optouts o WHERE o.guild_id = m.guild_id"
+        " AND o.user_id = m.author_id)",
         (guild_id, message_id),
     )
     row = await cursor.fetchone()
@@ -366,13 +378,17 @@ async def add_reaction(
     emoji: str,
     at: int,
 ) -> bool:
-    """Store a reaction once; it adds to the message author's reach."""
+    """Store a reaction once; it adds to the message author's reach (never an opted-out author's)."""
     if author_id is None:
         author_id = await _scalar(
             conn,
             "SELECT author_id FROM activity_messages WHERE guild_id = ? AND message_id = ?",
             (guild_id, message_id),
         )
+    if author_id is not None and await _scalar(
+        conn, "SELECT 1 FROM activity_optouts WHERE guild_id = ? AND user_id = ?", (guild_id, author_id)
+    ):
+        author_id = None
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO activity_reactions"
         " (guild_id, message_id, user_id, emoji, channel_id, message_author_id, created_at)"

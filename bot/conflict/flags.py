@@ -694,6 +694,16 @@ class FlagService:
             "own_excerpts": [dict(e) for e in excerpts],
         }
 
+    async def posts_quoting(self, guild_id: int, user_id: int) -> list[Flag]:
+        """Return the open flags whose moderators' post quotes the member (to re-render after forget)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT f.id FROM conflict_flags f JOIN conflict_excerpts e ON e.flag_id = f.id"
+            " WHERE f.guild_id = ? AND e.author_id = ? AND f.status IN ('open', 'acknowledged')"
+            " AND f.post_message_id IS NOT NULL ORDER BY f.id",
+            (guild_id, user_id),
+        )
+        return [await self.get(guild_id, row["id"]) for row in rows]
+
     async def forget_member(self, guild_id: int, user_id: int) -> int:
         """Delete a member's excerpts and remove their id from flags (they stay as anonymous counts)."""
         self.tracker.forget_author(guild_id, user_id)  # the in-memory windows hold some of their text

@@ -1,8 +1,9 @@
 """What one feature hands another, Discord-free.
 
 The activity pipeline scores each message once (language, sentiment) and the activity cog then
-dispatches the custom event `hearth_message(message, signal)`; conflict flagging, onboarding and
-digests listen to it instead of scoring again.
+dispatches the custom event `hearth_message(message, signal)`: the one message flow. Conflict
+flagging, onboarding and the features to come listen to it (never to raw `on_message`) instead of
+scoring again, and read `signal.recorded` before storing anything about the author.
 """
 
 from __future__ import annotations
@@ -32,3 +33,6 @@ class MessageSignal(NamedTuple):
     mention_ids: tuple[int, ...] = ()
     attachment_count: int = 0
     is_first_message: bool = False
+    # False when the author opted out: features may act on the message (moderation still sees it)
+    # but store nothing about the author (bot.core.privacy).
+    recorded: bool = True

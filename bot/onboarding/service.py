@@ -31,6 +31,7 @@ from bot.core.clock import Clock, from_ts, to_ts
 from bot.core.db import Database
 from bot.core.errors import InvalidValue, NotFound
 from bot.core.i18n import LANGUAGES
+from bot.core.privacy import PrivacyRegistry
 from bot.core.scheduler import Scheduler
 from bot.core.settings import Settings, SettingSpec
 from bot.onboarding import templates
@@ -185,8 +186,17 @@ def _ratio(part: int, whole: int) -> float | None:
 class OnboardingService:
     """Everything onboarding decides, over its own tables."""
 
-    def __init__(self, db: Database, clock: Clock, settings: Settings, scheduler: Scheduler) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        scheduler: Scheduler,
+        *,
+        privacy: PrivacyRegistry | None = None,
+    ) -> None:
         self._db = db
+        self._privacy = privacy
         self._clock = clock
         self._settings = settings
         settings.declare(*SETTINGS)
@@ -230,8 +240,19 @@ class OnboardingService:
     # ------------------------------------------------------------------ joins
 
     async def member_joined(self, guild_id: int, user_id: int, *, pending: bool = False) -> JoinPlan:
-        """Record a join, schedule its follow-ups, and say whether the welcome waits for a batch."""
+        """Record a join, schedule its follow-ups, and say whether the welcome waits for a batch.
+
+        A member who opted out (and left, and came back) is welcomed like anyone, but not followed:
+        no tracking row, no nudge or reminder scheduled about them.
+        """
         now = self._now()
+        if self._privacy is not None and self._privacy.is_opted_out(guild_id, user_id):
+            return JoinPlan(
+                user_id=user_id,
+                batched=False,
+                rules_gate=bool(await self._settings.get(guild_id, "rules_gate")) and not pending,
+                use_dm=bool(await self._settings.get(guild_id, "onboarding_dm")),
+            )
         limit = int(await self._settings.get(guild_id, "raid_joins_per_minute"))
         recent = int(
             await self._db.fetchval(
@@ -376,6 +397,18 @@ class OnboardingService:
         for kind in (RULES_REMINDER, NUDGE):
             await self._scheduler.cancel(guild_id, kind, str(user_id))
 
+    async def member_opted_out(self, guild_id: int, user_id: int) -> None:
+        """Stop following a member who opted out: no more tracking, no nudge or staff ping about them.
+
+        (The privacy service calls this; what is stored stays until they ask to be forgotten.)
+        """
+        watched = self._watched.get(guild_id)
+        if watched is not None:
+            watched.newcomers.pop(user_id, None)
+            watched.waiting.pop(user_id, None)
+        for kind in (NUDGE, UNANSWERED):
+            await self._scheduler.cancel(guild_id, kind, str(user_id))
+
     # -------------------------------------------------------------- messages
 
     async def message_seen(
@@ -387,12 +420,19 @@ class OnboardingService:
         *,
         reply_to_author_id: int | None = None,
         mention_ids: Sequence[int] = (),
+        recorded: bool = True,
     ) -> MessageOutcome:
-        """Track a newcomer's first message for the follow-ups, and answers to waiting newcomers."""
+        """Track a newcomer's first message for the follow-ups, and answers to waiting newcomers.
+
+        An author who opted out (`recorded` False, from the message signal) is not tracked: nothing
+        is written about them and no staff ping is scheduled; their message may still answer others.
+        """
         now = self._now()
         watched = await self._watch(guild_id)
         first = False
-        newcomer = watched.newcomers.get(author_id)
+        newcomer = watched.newcomers.get(author_id) if recorded else None
+        if not recorded and (author_id in watched.newcomers or author_id in watched.waiting):
+            await self.member_opted_out(guild_id, author_id)  # opted out before this process started
         if newcomer is not None and newcomer.joined_at <= now - int(TRACKING.total_seconds()):
             del watched.newcomers[author_id]
             newcomer = None
@@ -486,8 +526,11 @@ class OnboardingService:
     async def assign_buddy(self, guild_id: int, user_id: int, volunteer_ids: Sequence[int]) -> int | None:
         """Pick the next volunteer round-robin, skipping those not seen for `buddy_idle_days`.
 
-        A volunteer never seen since Hearth arrived is given the benefit of the doubt.
+        A volunteer never seen since Hearth arrived is given the benefit of the doubt. A newcomer who
+        opted out gets none (a pairing is a row about them).
         """
+        if self._privacy is not None and self._privacy.is_opted_out(guild_id, user_id):
+            return None
         idle_days = int(await self._settings.get(guild_id, "buddy_idle_days"))
         cutoff = self._now() - idle_days * 86400
         seen = {

@@ -89,8 +89,9 @@ async def test_bots_and_opted_out_members_are_not_counted(
     pipeline: ActivityPipeline, db: Database, clock: FrozenClock
 ) -> None:
     assert await pipeline.handle_message(message(1, clock.now(), is_bot=True)) is None
-    await pipeline.opt_out(GUILD, 2)
-    assert await pipeline.handle_message(message(2, clock.now())) is None
+    await pipeline.privacy.opt_out(GUILD, 2)
+    signal = await pipeline.handle_message(message(2, clock.now()))
+    assert signal is not None and not signal.recorded  # handed on (moderation), not stored
     await pipeline.handle_reaction(GUILD, 1, 5, 2, 1, "👍", added=True)
     await pipeline.flush()
     assert await _count(db, "activity_messages") == 0

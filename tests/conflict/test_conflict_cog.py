@@ -11,6 +11,7 @@ import pytest
 import bot.conflict.flags as flags_module
 from bot.core.settings import Settings
 from bot.discord_glue.client import HearthBot
+from cogs.activity import event_from_message
 from tests.conftest import make_bot
 from tests.helpers import World
 
@@ -154,12 +155,11 @@ async def test_each_aimed_message_is_scored_exactly_once(
     sent = await scene.play(BANTER[:2])
     # The first message answers no one (heat counts only aimed messages): not scored. The reply is.
     assert [text for text, _ in calls] == [BANTER[1][1]]
-    # A second delivery of the same message (activity pipeline and fallback both firing) is ignored.
-    cog = scene.world.bot.get_cog("ConflictCog")
-    assert cog is not None
-    from cogs.conflict import fallback_signal
-
-    again = fallback_signal(sent[1])
+    # A second delivery of the same message (a gateway replay, say) is ignored.
+    event = event_from_message(sent[1])
+    assert event is not None
+    again = await scene.world.bot.services.activity.handle_message(event)
+    assert again is not None
     assert again.reply_to_author_id == scene.alice.id  # aimed: only the seen-check keeps it unscored
     scene.world.bot.dispatch("hearth_message", sent[1], again)
     await scene.world.env.settle()
