@@ -25,7 +25,7 @@ from bot.core.notices import Notices
 from bot.core.privacy import PrivacyRegistry
 from bot.core.published import PublishedCommands
 from bot.core.scheduler import Scheduler
-from bot.core.settings import CORE_SETTINGS, LEGACY_SPECS, Settings, SettingSpec
+from bot.core.settings import CORE_SETTINGS, Settings, SettingSpec
 from bot.onboarding import service as onboarding_service
 from bot.onboarding.service import OnboardingService
 
@@ -61,8 +61,7 @@ class Services:
 
 def setting_specs() -> dict[str, SettingSpec]:
     """Every setting the bot declares (the core's and each feature's), by key."""
-    # LEGACY_SPECS: settings still declared with the deprecated import-time `register()`.
-    specs = [*CORE_SETTINGS, *(s for group in FEATURE_SETTINGS for s in group), *LEGACY_SPECS.values()]
+    specs = [*CORE_SETTINGS, *(s for group in FEATURE_SETTINGS for s in group)]
     return {spec.key: spec for spec in specs}
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -63,26 +62,6 @@ CORE_SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("moderator_role", "role"),
     SettingSpec("welcome_role", "role"),
 )
-
-# Settings declared the old way, with `register()` at import time; see `register`.
-LEGACY_SPECS: dict[str, SettingSpec] = {}
-
-
-def register(*specs: SettingSpec) -> None:
-    """Deprecated: put the specs in your module's `SETTINGS` tuple and list it in `bot/services.py`.
-
-    Kept so a branch written before the change still runs: the specs are declared on the next
-    `Settings` built by `build_settings`, and `tests/core/test_settings.py` fails while any remain.
-    """
-    warnings.warn(
-        "settings.register() is deprecated: declare a SETTINGS tuple in the feature module and add it"
-        " to FEATURE_SETTINGS in bot/services.py",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    for spec in specs:
-        LEGACY_SPECS[spec.key] = spec
-
 
 _TRUE = {"true", "yes", "on", "1", "oui", "vrai"}
 _FALSE = {"false", "no", "off", "0", "non", "faux"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -23,8 +24,15 @@ def test_packages_listed_in_pyproject_are_the_packages_in_the_tree() -> None:
 
 
 def test_the_wheel_holds_the_data_read_at_run_time(tmp_path: Path) -> None:
+    # Built from a copy: setuptools writes build/ beside the sources, and the checkout stays clean.
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "venv", "build", "*.egg-info", "__pycache__", "*.db*"),
+    )
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

@@ -88,11 +88,8 @@ def test_declaring_a_key_twice_differently_is_a_bug(settings: Settings) -> None:
 
 
 def test_features_declare_their_settings_at_load_not_at_import(db: Database, clock: FrozenClock) -> None:
-    """No feature uses the import-time `register()` any more; each one's SETTINGS reach the service."""
-    assert settings_module.LEGACY_SPECS == {}, (
-        "move these into the feature module's SETTINGS tuple and add it to FEATURE_SETTINGS in"
-        f" bot/services.py: {sorted(settings_module.LEGACY_SPECS)}"
-    )
+    """Each feature's SETTINGS reach the one service built for the bot; there is no global registry."""
+    assert not hasattr(settings_module, "register") and not hasattr(settings_module, "SPECS")
     declared = build_settings(db, clock).specs
     assert {spec.key for group in FEATURE_SETTINGS for spec in group} <= set(declared)
     # A bare service knows only the core's settings: nothing leaks between instances through a global.
