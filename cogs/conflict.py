@@ -61,6 +61,8 @@ class ConflictCog(
     def __init__(self, bot: HearthBot, service: FlagService) -> None:
         self.bot = bot
         self.service = service
+        # The moderators' buttons, bound to this cog: presses come here, even after a restart.
+        self.button = FlagButton.bound_to(self)
         super().__init__()
 
     # ------------------------------------------------------------------ input
@@ -97,7 +99,7 @@ class ConflictCog(
             self.bot,
             channel,
             embed=flag_embed(self.bot.catalog, lang, flag, outcome.excerpts, escalated=outcome.escalated),
-            view=flag_view(self.bot.catalog, lang, flag) or discord.utils.MISSING,
+            view=flag_view(self.bot.catalog, lang, flag, self.button) or discord.utils.MISSING,
             guild_id=flag.guild_id,
             allowed_mentions=NO_MENTIONS,
         )
@@ -119,7 +121,7 @@ class ConflictCog(
             embed.description = self.bot.catalog.t(lang, "conflict.flag.superseded")
         try:
             await channel.get_partial_message(message_id).edit(
-                embed=embed, view=None if retire else flag_view(self.bot.catalog, lang, flag)
+                embed=embed, view=None if retire else flag_view(self.bot.catalog, lang, flag, self.button)
             )
         except discord.HTTPException:
             log.warning("could not update conflict flag post %s", message_id)
@@ -141,7 +143,9 @@ class ConflictCog(
             flag = await self.service.note_calm(guild_id, flag_id, moderator)
         lang = await self.bot.settings.language(guild_id)
         embed = flag_embed(self.bot.catalog, lang, flag, await self.service.excerpts(flag_id))
-        await interaction.response.edit_message(embed=embed, view=flag_view(self.bot.catalog, lang, flag))
+        await interaction.response.edit_message(
+            embed=embed, view=flag_view(self.bot.catalog, lang, flag, self.button)
+        )
         await tr_reply(interaction, f"conflict.done.{action}")
 
     async def _calm(self, interaction: discord.Interaction, flag_id: int) -> None:
@@ -357,7 +361,7 @@ async def setup(bot: HearthBot) -> None:
     if restored:
         log.info("conflict: %d conversations still cooling down after a flag", restored)
     cog = ConflictCog(bot, service)
-    bot.add_dynamic_items(FlagButton)
+    bot.add_dynamic_items(cog.button)
     bot.scheduler.register(PURGE_KIND, cog.purge_excerpts)
     bot.scheduler.register(SLOWMODE_KIND, cog.reset_slow_mode)
     # Replaces the service's own forgetter: the same deletion, plus the posts moderators see.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import discord
 
@@ -14,7 +14,7 @@ from bot.core.i18n import Catalog
 from bot.discord_glue.views import HearthView, guarded
 
 if TYPE_CHECKING:
-    from bot.discord_glue.client import HearthBot
+    pass
 
 ACTIONS = ("ack", "handled", "fp", "calm")
 _STYLES = {
@@ -127,7 +127,13 @@ class FlagButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"conflict:(?P<action>ack|handled|fp|calm):(?P<flag_id>[0-9]+)",
 ):
-    """One moderator button; works after a restart because the flag id is in the custom id."""
+    """One moderator button; works after a restart because the flag id is in the custom id.
+
+    The bot registers `bound_to(handler)`, a subclass that knows who acts on a press (handed in at
+    setup, not looked up by cog name).
+    """
+
+    handler: ClassVar[ButtonHandler | None] = None
 
     def __init__(self, action: str, flag_id: int, label: str | None = None) -> None:
         super().__init__(
@@ -146,21 +152,31 @@ class FlagButton(
         return cls(match["action"], int(match["flag_id"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        """Hand the press to the conflict cog."""
-        bot: HearthBot = interaction.client  # type: ignore[assignment]
-        handler: ButtonHandler | None = bot.get_cog("ConflictCog")  # type: ignore[assignment]
-        if handler is not None:
+        """Hand the press to the handler this button class was bound to."""
+        if self.handler is not None:
             # A dynamic item has no view of its own to catch errors: take the one error path here.
-            await guarded(interaction, handler.on_flag_button(interaction, self.action, self.flag_id))
+            await guarded(interaction, self.handler.on_flag_button(interaction, self.action, self.flag_id))
+
+    @classmethod
+    def bound_to(cls, handler: ButtonHandler) -> type[FlagButton]:
+        """Return the button class to register with the bot, bound to what acts on presses."""
+
+        class BoundFlagButton(cls, template=cls.__discord_ui_compiled_template__):  # type: ignore[valid-type,misc]
+            pass
+
+        BoundFlagButton.handler = handler
+        return BoundFlagButton
 
 
-def flag_view(catalog: Catalog, lang: str, flag: Flag) -> HearthView | None:
-    """Return the buttons for an open flag, None once it is closed."""
+def flag_view(
+    catalog: Catalog, lang: str, flag: Flag, button: type[FlagButton] = FlagButton
+) -> HearthView | None:
+    """Return the buttons for an open flag (of the bound `button` class), None once it is closed."""
     if not flag.is_open:
         return None
     view = HearthView(timeout=None)
     for action in ACTIONS:
         if action == "ack" and flag.status == "acknowledged":
             continue
-        view.add_item(FlagButton(action, flag.id, catalog.t(lang, f"conflict.button.{action}")))
+        view.add_item(button(action, flag.id, catalog.t(lang, f"conflict.button.{action}")))
     return view
