@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new_migration.add_argument("name", metavar="NAME", help="lowercase words joined by _, e.g. contest_votes")
     new_migration.add_argument("--reason", default="", help="why the schema changes (the header line)")
+    demo = sub.add_parser(
+        "demo",
+        help="an offline tour: a sample community's figures and charts, no Discord needed",
+        description="Import the sample community shipped with Hearth into a throw-away database, print "
+        "its headline figures and write its charts to a folder. Needs no token and no Discord application.",
+    )
+    demo.add_argument("--out", type=Path, default=Path("hearth-demo"), help="where to write the charts")
     add_import_cli(sub)
     conflict = sub.add_parser(
         "conflict",
@@ -192,6 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run the chosen command; return the exit status."""
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    if command == "demo":
+        # Needs no configuration, token or database of the user's.
+        folder = args.out.expanduser().resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return asyncio.run(demo(folder))
     if command == "conflict" and args.conflict_command == "score":
         # Needs no configuration or database; stdout carries only the scores.
         from bot.conflict.cli import score_stream
@@ -305,6 +318,30 @@ def _stop(bot: object, sig: signal.Signals) -> None:
     task = asyncio.get_running_loop().create_task(bot.close())  # type: ignore[attr-defined]
     _STOPPING.add(task)
     task.add_done_callback(_STOPPING.discard)
+
+
+async def demo(folder: Path) -> int:
+    """Run the offline tour (charts into an existing `folder`) and print what a manager would see."""
+    from bot.demo.tour import PERIOD_DAYS, run_tour
+
+    tour = await run_tour(folder, Catalog.load())
+    m = tour.overview.members
+    r = tour.overview.responsiveness
+    since = (tour.ends - timedelta(days=PERIOD_DAYS)).date()
+    out(
+        f"Hearth demo: a sample community, {tour.messages_imported} messages imported into a throw-away database."
+    )
+    out(f"The last {PERIOD_DAYS} days ({since} to {tour.ends.date()}), against the {PERIOD_DAYS} before:")
+    out(f"  messages        {m.messages.current:.0f} (before: {m.messages.previous:.0f})")
+    out(f"  active members  {m.active.current:.0f} (before: {m.active.previous:.0f})")
+    out(f"  joined / left   {m.joined.current:.0f} / {m.left.current:.0f}")
+    out(f"  stickiness      {m.stickiness.current:.0%} (daily active / monthly active)")
+    answered = "unknown" if r.question_share is None else f"{r.question_share:.0%}"
+    out(f"  questions answered {answered} of {r.questions}")
+    out(f"Charts written to {folder}:")
+    for path in tour.charts:
+        out(f"  {path.name}")
+    return EXIT_OK
 
 
 def run_backup(config: Config, target: Path) -> int:

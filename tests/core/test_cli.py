@@ -64,7 +64,7 @@ def test_check_reports_a_bad_setting_and_fails(tmp_path: Path) -> None:
     assert "HEARTH_LOG_LEVEL" in result.stderr
 
 
-@pytest.mark.parametrize("command", ["", "run", "migrate", "sync", "check", "backup"])
+@pytest.mark.parametrize("command", ["", "run", "migrate", "sync", "check", "backup", "demo"])
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     args = [command, "--help"] if command else ["--help"]
     result = run_cli(*args, tmp_path=tmp_path)
