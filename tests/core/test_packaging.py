@@ -46,6 +46,7 @@ def test_the_wheel_holds_the_data_read_at_run_time(tmp_path: Path) -> None:
             for p in (ROOT / "data/locales" / lang).glob("*.json")
         ),
         *(f"hearth_data/conflict/{p.name}" for p in (ROOT / "data/conflict").iterdir() if p.is_file()),
+        *(f"hearth_data/prompts/{p.name}" for p in (ROOT / "data/prompts").iterdir() if p.is_file()),
         *(f"bot/core/migrations/{p.name}" for p in (ROOT / "bot/core/migrations").glob("*.sql")),
         *(f"hearth_data/demo/{p.name}" for p in (ROOT / "data/demo").glob("*.json")),
         "hearth_data/__init__.py",
